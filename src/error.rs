@@ -1,0 +1,88 @@
+//! Error types. Every error that stands for an undelivered value carries that value back.
+
+use core::fmt;
+
+pub use futures_channel::oneshot::Canceled;
+
+/// Error of a [`Send`](crate::future::Send): the reader of the `future<T>` was dropped before
+/// it took the value.
+///
+/// The value that could not be delivered is handed back, unchanged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> SendError<T> {
+    /// Returns the value that was not delivered.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SendError").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("future reader dropped")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// Error of a [`JoinHandle`](crate::task::JoinHandle): the task did not produce its output.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct JoinError {
+    aborted: bool,
+}
+
+impl JoinError {
+    pub(crate) const ABORTED: Self = Self { aborted: true };
+    pub(crate) const ENDED: Self = Self { aborted: false };
+
+    /// The task was stopped by [`JoinHandle::abort`](crate::task::JoinHandle::abort).
+    pub fn is_aborted(&self) -> bool {
+        self.aborted
+    }
+
+    /// The component-model task that ran the task ended (or was torn down) before the task
+    /// finished, without anyone aborting it.
+    pub fn is_task_ended(&self) -> bool {
+        !self.aborted
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.aborted {
+            "task aborted"
+        } else {
+            "component-model task ended before the task finished"
+        })
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_error_gives_the_value_back_and_hides_it_in_debug() {
+        let e = SendError(String::from("secret"));
+        assert_eq!(format!("{e:?}"), "SendError(..)");
+        assert_eq!(e.to_string(), "future reader dropped");
+        assert_eq!(e.into_inner(), "secret");
+    }
+
+    #[test]
+    fn join_error_says_why() {
+        assert!(JoinError::ABORTED.is_aborted());
+        assert!(!JoinError::ABORTED.is_task_ended());
+        assert!(JoinError::ENDED.is_task_ended());
+        assert_eq!(JoinError::ABORTED.to_string(), "task aborted");
+    }
+}

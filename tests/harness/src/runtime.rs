@@ -1,0 +1,179 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::{
+    Accessor, ComponentNamedList, InstancePre, Lift, Linker, Lower, ResourceTable, TypedFunc,
+};
+use wasmtime::component::{Component, Instance};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// How long one `run` may take before the test fails as hung (wasmtime's `run_concurrent`
+/// hangs rather than reporting a deadlock).
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Store data: WASI p2 context (the guests are `wasm32-wasip2` components).
+pub struct Ctx {
+    table: ResourceTable,
+    wasi: WasiCtx,
+}
+
+impl WasiView for Ctx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Path of a built guest component, e.g. `component_path("guest-oneshot")`, or
+/// `component_path("composed_cancel")` for a composition.
+pub fn component_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("WIT_FUTURES_GUEST_DIR")).join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_component_model_async(true);
+        Engine::new(&config).expect("wasmtime engine")
+    })
+}
+
+fn linker() -> &'static Linker<Ctx> {
+    static LINKER: OnceLock<Linker<Ctx>> = OnceLock::new();
+    LINKER.get_or_init(|| {
+        let mut linker = Linker::new(engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi p2 linker");
+        linker
+    })
+}
+
+/// Each component is compiled once per test process and shared by every test.
+fn instance_pre(name: &str) -> InstancePre<Ctx> {
+    type Cache = Mutex<HashMap<String, Arc<OnceLock<InstancePre<Ctx>>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cell = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(name.to_string())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        let path = component_path(name);
+        let component = Component::from_file(engine(), &path)
+            .unwrap_or_else(|e| panic!("compiling {}: {e:?}", path.display()));
+        linker()
+            .instantiate_pre(&component)
+            .unwrap_or_else(|e| panic!("linking {name}: {e:?}"))
+    })
+    .clone()
+}
+
+/// One instance of a guest component, in its own store.
+pub struct Guest {
+    store: Store<Ctx>,
+    instance: Instance,
+}
+
+impl Guest {
+    /// Instantiates the guest component `name` (see [`component_path`]).
+    pub async fn new(name: &str) -> Guest {
+        let pre = instance_pre(name);
+        let ctx = Ctx {
+            table: ResourceTable::new(),
+            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+        };
+        let mut store = Store::new(engine(), ctx);
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .unwrap_or_else(|e| panic!("instantiating {name}: {e:?}"));
+        Guest { store, instance }
+    }
+
+    /// The export `name`: a root function (`"recv"`) or a function of an exported interface
+    /// (`"harness:tests/probe#live-bytes"`).
+    pub fn func<P, R>(&mut self, name: &str) -> TypedFunc<P, R>
+    where
+        P: ComponentNamedList + Lower,
+        R: ComponentNamedList + Lift,
+    {
+        let index = match name.split_once('#') {
+            None => self.instance.get_export_index(&mut self.store, None, name),
+            Some((interface, func)) => {
+                let interface = self
+                    .instance
+                    .get_export_index(&mut self.store, None, interface)
+                    .unwrap_or_else(|| panic!("no exported interface {interface}"));
+                self.instance
+                    .get_export_index(&mut self.store, Some(&interface), func)
+            }
+        }
+        .unwrap_or_else(|| panic!("no export {name}"));
+        self.instance
+            .get_typed_func(&mut self.store, &index)
+            .unwrap_or_else(|e| panic!("export {name} has another type: {e:?}"))
+    }
+
+    /// Runs `body` on the store's event loop, where guest calls and host peers progress.
+    ///
+    /// Panics, with wasmtime's error, if the guest traps or a host peer fails, and if the
+    /// run takes longer than a minute (a hang).
+    pub async fn run<R: Send>(&mut self, body: impl AsyncFnOnce(&Accessor<Ctx>) -> R) -> R {
+        self.try_run(body)
+            .await
+            .unwrap_or_else(|e| panic!("guest run failed: {e:?}"))
+    }
+
+    /// As [`run`](Self::run), but returns a trap or host error instead of panicking.
+    pub async fn try_run<R: Send>(
+        &mut self,
+        body: impl AsyncFnOnce(&Accessor<Ctx>) -> R,
+    ) -> wasmtime::Result<R> {
+        match tokio::time::timeout(RUN_TIMEOUT, self.store.run_concurrent(body)).await {
+            Ok(result) => result,
+            Err(_) => panic!("guest run hung for {RUN_TIMEOUT:?}"),
+        }
+    }
+
+    /// Calls the export `name` with `params` and waits for its result.
+    pub async fn call<P, R>(&mut self, name: &str, params: P) -> R
+    where
+        P: ComponentNamedList + Lower + Send + Sync + 'static,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let func = self.func::<P, R>(name);
+        self.run(async move |a| func.call_concurrent(a, params).await)
+            .await
+            .unwrap_or_else(|e| panic!("calling {name}: {e:?}"))
+    }
+
+    /// Runs the event loop until every guest task has finished, including work that goes
+    /// on after an export returned (spawned tasks, background writes).
+    pub async fn settle(&mut self) {
+        self.run(async |a| std::future::poll_fn(|cx| a.poll_no_interesting_tasks(cx)).await)
+            .await;
+    }
+
+    /// Bytes the guest has allocated and not freed (its counting allocator, exported as
+    /// `harness:tests/probe#live-bytes`), once every guest task has finished.
+    pub async fn live_bytes(&mut self) -> u64 {
+        self.settle().await;
+        self.call::<(), (u64,)>("harness:tests/probe#live-bytes", ())
+            .await
+            .0
+    }
+
+    /// Waits for every guest task to finish, then panics unless every future, stream and
+    /// task the store knows of is gone: nothing was left open on either side.
+    pub async fn assert_nothing_open(&mut self) {
+        self.settle().await;
+        self.store.assert_concurrent_state_empty();
+    }
+}

@@ -1,0 +1,6 @@
+//! Runtime tests: guest components (tests/guests) run in embedded wasmtime, the host playing
+//! the peer of every future and stream. One test binary, so components compile once.
+
+mod future_cancel;
+mod future_receiver;
+mod future_sender;
