@@ -117,7 +117,7 @@ impl Guest {
         }
         .unwrap_or_else(|| panic!("no export {name}"));
         self.instance
-            .get_typed_func(&mut self.store, &index)
+            .get_typed_func(&mut self.store, index)
             .unwrap_or_else(|e| panic!("export {name} has another type: {e:?}"))
     }
 

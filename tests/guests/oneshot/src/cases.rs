@@ -132,9 +132,8 @@ async fn close_races_send() -> Result<String, String> {
             yield_async().await;
         }
         rx.close();
-        match rx.await {
-            Ok(v) => received.push(v),
-            Err(Canceled) => {}
+        if let Ok(v) = rx.await {
+            received.push(v);
         }
         match send.await {
             Ok(Ok(())) => {}
