@@ -32,6 +32,57 @@ impl<T> fmt::Display for SendError<T> {
 
 impl<T> std::error::Error for SendError<T> {}
 
+/// Error of a [`StreamSink`](crate::stream::StreamSink) (and of the pumps and writers built
+/// on it): the reader of the `stream<T>` was dropped, so these items were not delivered.
+///
+/// The items are every item the sink had accepted and the reader did not take, in order;
+/// partial writes are counted exactly. A sink hands each item back once: a later error
+/// carries only items passed to the sink after the first one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SinkError<T> {
+    unsent: Vec<T>,
+}
+
+impl<T> SinkError<T> {
+    pub(crate) fn new(unsent: Vec<T>) -> Self {
+        Self { unsent }
+    }
+
+    pub(crate) fn push(&mut self, item: T) {
+        self.unsent.push(item);
+    }
+
+    /// The items that were not delivered.
+    pub fn unsent(&self) -> &[T] {
+        &self.unsent
+    }
+
+    /// Returns the items that were not delivered.
+    pub fn into_unsent(self) -> Vec<T> {
+        self.unsent
+    }
+}
+
+impl<T> fmt::Debug for SinkError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkError")
+            .field("unsent", &self.unsent.len())
+            .finish()
+    }
+}
+
+impl<T> fmt::Display for SinkError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stream reader dropped; {} items not delivered",
+            self.unsent.len()
+        )
+    }
+}
+
+impl<T> std::error::Error for SinkError<T> {}
+
 /// Error of a [`JoinHandle`](crate::task::JoinHandle): the task did not produce its output.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct JoinError {
@@ -76,6 +127,18 @@ mod tests {
         assert_eq!(format!("{e:?}"), "SendError(..)");
         assert_eq!(e.to_string(), "future reader dropped");
         assert_eq!(e.into_inner(), "secret");
+    }
+
+    #[test]
+    fn sink_error_counts_unsent_items_without_printing_them() {
+        let e = SinkError::new(vec![1, 2, 3]);
+        assert_eq!(format!("{e:?}"), "SinkError { unsent: 3 }");
+        assert_eq!(
+            e.to_string(),
+            "stream reader dropped; 3 items not delivered"
+        );
+        assert_eq!(e.unsent(), [1, 2, 3]);
+        assert_eq!(e.into_unsent(), [1, 2, 3]);
     }
 
     #[test]

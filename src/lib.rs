@@ -21,6 +21,9 @@
 //!
 //! - [`future`]: `future<T>` as a oneshot [`Receiver`](future::Receiver) /
 //!   [`Sender`](future::Sender), and bridges to `futures_channel::oneshot`.
+//! - [`stream`]: `stream<T>` as a [`Stream`](futures_core::Stream) of items or batches, a
+//!   [`Sink`](futures_sink::Sink), [`AsyncRead`](futures_io::AsyncRead) /
+//!   [`AsyncWrite`](futures_io::AsyncWrite) for bytes, and a pump from any Rust stream.
 //! - [`task`]: [`spawn`](task::spawn) with a [`JoinHandle`](task::JoinHandle).
 //! - [`prelude`]: the extension traits, the front door.
 //!
@@ -33,9 +36,13 @@
 
 mod error;
 pub mod future;
+pub mod stream;
 pub mod task;
 
 /// The extension traits that adapt wit-bindgen's handles: `use wit_futures::prelude::*;`.
 pub mod prelude {
     pub use crate::future::{FutureReaderExt, FutureWriterExt};
+    pub use crate::stream::{
+        ByteStreamReaderExt, ByteStreamWriterExt, StreamReaderExt, StreamWriterExt,
+    };
 }

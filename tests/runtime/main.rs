@@ -4,3 +4,5 @@
 mod future_cancel;
 mod future_receiver;
 mod future_sender;
+mod stream_reader;
+mod stream_writer;

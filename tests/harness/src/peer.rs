@@ -8,7 +8,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Accessor, FutureConsumer, FutureReader, Lift, Lower, Source};
+use wasmtime::component::{
+    Accessor, Destination, FutureConsumer, FutureReader, Lift, Lower, Source, StreamConsumer,
+    StreamProducer, StreamReader, StreamResult, VecBuffer,
+};
 
 use crate::Ctx;
 
@@ -151,5 +154,259 @@ impl Rng {
     /// A number in `0..n`.
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
+    }
+}
+
+/// How the host delivers a `stream<T>` to the guest.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// Items per delivery, cycled (e.g. `[1, 3, 2, 7]`); each is also capped by the guest's
+    /// read size. Empty: everything at once.
+    pub chunks: Vec<usize>,
+    /// Wait before each delivery.
+    pub delay: Duration,
+    /// Drop the writing end after this many items (the rest are never sent).
+    pub end_after: Option<usize>,
+    /// Answer every read of capacity 1 first with an empty completion (allowed by the
+    /// component model for reads of one item), then with an item.
+    pub empty_completions: bool,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery {
+            chunks: Vec::new(),
+            delay: Duration::ZERO,
+            end_after: None,
+            empty_completions: false,
+        }
+    }
+}
+
+impl Delivery {
+    /// Deliveries of these sizes, cycled.
+    pub fn chunks(chunks: &[usize]) -> Delivery {
+        Delivery {
+            chunks: chunks.to_vec(),
+            ..Delivery::default()
+        }
+    }
+
+    /// The same, with `delay` before each delivery.
+    pub fn delay(mut self, delay: Duration) -> Delivery {
+        self.delay = delay;
+        self
+    }
+
+    /// The same, dropping the writing end after `n` items.
+    pub fn end_after(mut self, n: usize) -> Delivery {
+        self.end_after = Some(n);
+        self
+    }
+}
+
+/// A `stream<T>` for the guest carrying `items`, delivered as `delivery` says; the probe
+/// tells when both ends are gone (the guest dropped its reader).
+pub fn stream<T>(
+    a: &Accessor<Ctx>,
+    items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+    delivery: Delivery,
+) -> (StreamReader<T>, DropProbe)
+where
+    T: Lower + Lift + Send + Sync + Unpin + 'static,
+{
+    let probe = DropProbe::default();
+    let producer = ChunkedProducer {
+        items: Box::new(items.into_iter()),
+        peeked: None,
+        delivery,
+        next_chunk: 0,
+        delivered: 0,
+        sleep: None,
+        owe_empty: true,
+        _guard: probe.guard(),
+    };
+    let reader = a
+        .with(|mut s| StreamReader::new(&mut s, producer))
+        .expect("StreamReader::new");
+    (reader, probe)
+}
+
+struct ChunkedProducer<T> {
+    items: Box<dyn Iterator<Item = T> + Send>,
+    peeked: Option<T>,
+    delivery: Delivery,
+    next_chunk: usize,
+    delivered: usize,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    owe_empty: bool,
+    _guard: DropGuard,
+}
+
+impl<T> ChunkedProducer<T> {
+    fn finished(&mut self) -> bool {
+        if self.delivery.end_after == Some(self.delivered) {
+            return true;
+        }
+        if self.peeked.is_none() {
+            self.peeked = self.items.next();
+        }
+        self.peeked.is_none()
+    }
+}
+
+impl<T: Lower + Send + Sync + Unpin + 'static> StreamProducer<Ctx> for ChunkedProducer<T> {
+    type Item = T;
+    type Buffer = VecBuffer<T>;
+
+    fn poll_produce<'a>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<'a, Ctx>,
+        mut dst: Destination<'a, T, VecBuffer<T>>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        if me.finished() {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        let room = dst.remaining(&mut store);
+        if room == Some(0) {
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        if me.delivery.empty_completions && room == Some(1) && me.owe_empty {
+            me.owe_empty = false;
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        if !me.delivery.delay.is_zero() {
+            let delay = me.delivery.delay;
+            let sleep = me
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Ready(Ok(if finish {
+                    StreamResult::Cancelled
+                } else {
+                    return Poll::Pending;
+                }));
+            }
+            me.sleep = None;
+        }
+        let mut n = match me.delivery.chunks.as_slice() {
+            [] => usize::MAX,
+            chunks => chunks[me.next_chunk % chunks.len()].max(1),
+        };
+        me.next_chunk += 1;
+        if let Some(room) = room {
+            n = n.min(room);
+        }
+        if let Some(end) = me.delivery.end_after {
+            n = n.min(end - me.delivered);
+        }
+        let mut chunk = Vec::new();
+        while chunk.len() < n {
+            match me.peeked.take().or_else(|| me.items.next()) {
+                Some(item) => chunk.push(item),
+                None => break,
+            }
+        }
+        me.delivered += chunk.len();
+        me.owe_empty = true;
+        dst.set_buffer(chunk.into());
+        Poll::Ready(Ok(if me.finished() {
+            StreamResult::Dropped
+        } else {
+            StreamResult::Completed
+        }))
+    }
+}
+
+/// How the host reads a guest's `stream<T>`.
+#[derive(Clone, Debug, Default)]
+pub struct Intake {
+    /// Most items taken per guest write (0: all offered).
+    pub per_write: usize,
+    /// Wait before taking each write's items.
+    pub delay: Duration,
+    /// Drop the reading end after this many items.
+    pub stop_after: Option<usize>,
+}
+
+/// Reads the guest's `stream<T>` as `intake` says; resolves to every item taken, once the
+/// guest dropped its writing end.
+pub async fn read_stream<T>(a: &Accessor<Ctx>, reader: StreamReader<T>, intake: Intake) -> Vec<T>
+where
+    T: Lift + Send + Sync + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let consumer = ChanConsumer {
+        tx,
+        intake,
+        taken: 0,
+        sleep: None,
+    };
+    a.with(|mut s| reader.pipe(&mut s, consumer)).expect("pipe");
+    let mut items = Vec::new();
+    while let Some(chunk) = rx.recv().await {
+        items.extend(chunk);
+    }
+    items
+}
+
+struct ChanConsumer<T> {
+    tx: tokio::sync::mpsc::UnboundedSender<Vec<T>>,
+    intake: Intake,
+    taken: usize,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<T: Lift + Send + Sync + 'static> StreamConsumer<Ctx> for ChanConsumer<T> {
+    type Item = T;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<Ctx>,
+        mut source: Source<'_, T>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        if me.intake.stop_after == Some(me.taken) {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        if !me.intake.delay.is_zero() {
+            let delay = me.intake.delay;
+            let sleep = me
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+            if sleep.as_mut().poll(cx).is_pending() {
+                return if finish {
+                    Poll::Ready(Ok(StreamResult::Cancelled))
+                } else {
+                    Poll::Pending
+                };
+            }
+            me.sleep = None;
+        }
+        let offered = source.remaining(&mut store);
+        if offered == 0 {
+            return Poll::Ready(Ok(StreamResult::Completed));
+        }
+        let mut n = offered;
+        if me.intake.per_write > 0 {
+            n = n.min(me.intake.per_write);
+        }
+        if let Some(stop) = me.intake.stop_after {
+            n = n.min(stop - me.taken);
+        }
+        let mut buf = Vec::with_capacity(n);
+        source.read(&mut store, &mut buf)?;
+        me.taken += buf.len();
+        let _ = me.tx.send(buf);
+        Poll::Ready(Ok(if me.intake.stop_after == Some(me.taken) {
+            StreamResult::Dropped
+        } else {
+            StreamResult::Completed
+        }))
     }
 }

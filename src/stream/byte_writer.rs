@@ -1,0 +1,104 @@
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::io;
+
+use futures_io::AsyncWrite;
+use futures_sink::Sink;
+use wit_bindgen::StreamWriter;
+
+use super::stream_sink::StreamSink;
+use crate::error::SinkError;
+
+/// Bytes buffered before a write unless [`ByteWriter::with_capacity`] says otherwise.
+pub const DEFAULT_BYTE_SINK_CAPACITY: usize = 64 * 1024;
+
+/// A component-model `stream<u8>` writer as [`AsyncWrite`].
+///
+/// Created by [`ByteStreamWriterExt::into_async_write`](super::ByteStreamWriterExt::into_async_write).
+/// Built on [`StreamSink`]: bytes are buffered (up to [`DEFAULT_BYTE_SINK_CAPACITY`]) and
+/// written in batches. `poll_flush` resolves once the reader took every byte written so far;
+/// `poll_close` flushes and drops the writer, so the reader sees the end.
+///
+/// If the reader drops its end, the writer fails with an [`io::Error`] of kind
+/// [`BrokenPipe`](io::ErrorKind::BrokenPipe) whose inner error is a [`SinkError<u8>`]
+/// holding the bytes that were not delivered (`err.into_inner()` and `downcast`).
+///
+/// # Cancel safety
+///
+/// Every poll is cancel-safe: bytes accepted by `poll_write` stay in the writer.
+/// [`into_inner`](Self::into_inner) gives back the writer and the bytes not yet delivered.
+///
+/// # Examples
+///
+/// ```no_run
+/// use futures::io::AsyncWriteExt;
+/// use wit_futures::prelude::*;
+/// # async fn example(writer: wit_bindgen::StreamWriter<u8>) -> std::io::Result<()> {
+/// let mut out = writer.into_async_write();
+/// out.write_all(b"hello\n").await?;
+/// out.close().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct ByteWriter {
+    sink: StreamSink<u8>,
+}
+
+impl ByteWriter {
+    pub(crate) fn new(writer: StreamWriter<u8>) -> Self {
+        Self {
+            sink: StreamSink::new(writer).with_capacity(DEFAULT_BYTE_SINK_CAPACITY),
+        }
+    }
+
+    /// Sets how many bytes are buffered before a write (at least 1).
+    pub fn with_capacity(self, capacity: usize) -> Self {
+        Self {
+            sink: self.sink.with_capacity(capacity),
+        }
+    }
+
+    /// Takes the writer back with every byte accepted and not yet taken by the reader. Never
+    /// drops a byte. The writer is `None` if this was closed.
+    pub fn into_inner(self) -> (Option<StreamWriter<u8>>, Vec<u8>) {
+        self.sink.into_inner()
+    }
+}
+
+fn io_error(e: SinkError<u8>) -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, e)
+}
+
+impl AsyncWrite for ByteWriter {
+    /// Buffers as many bytes of `buf` as fit, writing a full buffer first.
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let room = core::task::ready!(self.sink.poll_room(cx)).map_err(io_error)?;
+        let n = room.min(buf.len());
+        self.sink.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.sink).poll_flush(cx).map_err(io_error)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.sink).poll_close(cx).map_err(io_error)
+    }
+}
+
+impl fmt::Debug for ByteWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ByteWriter")
+            .field("sink", &self.sink)
+            .finish()
+    }
+}

@@ -1,0 +1,270 @@
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_sink::Sink;
+use wit_bindgen::StreamWriter;
+
+use super::write_driver::{WriteDriver, Written};
+use crate::error::SinkError;
+
+/// Items buffered before a write unless [`StreamSink::with_capacity`] says otherwise.
+pub const DEFAULT_SINK_CAPACITY: usize = 4096;
+
+/// A component-model `stream<T>` writer as a [`Sink`].
+///
+/// Created by [`StreamWriterExt::into_sink`](super::StreamWriterExt::into_sink). Accepted
+/// items are buffered (up to [`DEFAULT_SINK_CAPACITY`] unless set with
+/// [`with_capacity`](Self::with_capacity)) and written in batches; one batch can be in
+/// flight while the next fills, and the buffers are reused, so a steady stream allocates
+/// nothing per item.
+///
+/// - `poll_ready` applies backpressure: `Pending` while the buffer is full and the batch in
+///   flight is not yet taken by the reader.
+/// - `poll_flush` resolves once every accepted item was taken by the reader.
+/// - `poll_close` flushes, then drops the writer: the reader sees the end of the stream.
+///
+/// If the reader drops its end, the sink fails with a [`SinkError`] that carries every
+/// accepted item the reader did not take, in order (partial writes counted exactly). The
+/// failure is reported by the next call that can carry items back: `start_send` (its item
+/// is added at the end), `poll_flush` or `poll_close`. `poll_ready` never fails, so
+/// `SinkExt::send`, `feed`, `send_all` and `StreamExt::forward`, which hold an item while
+/// they wait for `poll_ready`, never drop one. `Unpin` and `Send` (`T: Send`).
+///
+/// # Cancel safety
+///
+/// Every poll is cancel-safe: dropping a `Send`/`Flush` future (e.g. from `SinkExt`) leaves
+/// the items in the sink. Dropping the sink itself drops the items it had not yet written
+/// (a write in flight is cancelled); [`into_inner`](Self::into_inner) gives them back instead.
+///
+/// # Examples
+///
+/// ```no_run
+/// use futures::SinkExt;
+/// use wit_futures::prelude::*;
+/// # async fn example(writer: wit_bindgen::StreamWriter<u32>) {
+/// let mut sink = writer.into_sink();
+/// for i in 0..10 {
+///     if let Err(e) = sink.feed(i).await {
+///         println!("reader gone; {} items came back", e.into_unsent().len());
+///         return;
+///     }
+/// }
+/// sink.close().await.unwrap(); // flushes, then the reader sees the end
+/// # }
+/// ```
+pub struct StreamSink<T: Send + 'static> {
+    /// `None` once closed.
+    driver: Option<WriteDriver<T>>,
+    /// Accepted items not yet handed to a write.
+    buffer: Vec<T>,
+    /// The emptied buffer of the last finished write, for reuse.
+    spare: Option<Vec<T>>,
+    capacity: usize,
+    /// The reader is gone.
+    failed: bool,
+    /// Items not delivered and not yet handed back in an error.
+    unreported: Vec<T>,
+}
+
+// Items are only moved, never pinned.
+impl<T: Send> Unpin for StreamSink<T> {}
+
+impl<T: Send + 'static> StreamSink<T> {
+    pub(crate) fn new(writer: StreamWriter<T>) -> Self {
+        Self {
+            driver: Some(WriteDriver::new(writer)),
+            buffer: Vec::new(),
+            spare: None,
+            capacity: DEFAULT_SINK_CAPACITY,
+            failed: false,
+            unreported: Vec::new(),
+        }
+    }
+
+    /// Sets how many items are buffered before a write (at least 1).
+    ///
+    /// ```no_run
+    /// use wit_futures::prelude::*;
+    /// # fn example(writer: wit_bindgen::StreamWriter<String>) {
+    /// let sink = writer.into_sink().with_capacity(16);
+    /// # }
+    /// ```
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Items accepted and not yet taken by the reader (the buffer and the batch in flight
+    /// are counted when the batch completes).
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Takes the writer back with every accepted item the reader has not taken, in order.
+    /// Never drops an item.
+    ///
+    /// A write in flight is cancelled; items the reader took before the cancellation are not
+    /// returned. Returns `None` for the writer if the sink was closed.
+    ///
+    /// ```no_run
+    /// use futures::SinkExt;
+    /// use wit_futures::prelude::*;
+    /// # async fn example(writer: wit_bindgen::StreamWriter<u32>) {
+    /// let mut sink = writer.into_sink();
+    /// sink.feed(1).await.unwrap();
+    /// let (writer, unsent) = sink.into_inner();
+    /// assert_eq!(unsent, [1]);
+    /// # }
+    /// ```
+    pub fn into_inner(mut self) -> (Option<StreamWriter<T>>, Vec<T>) {
+        let mut unsent = core::mem::take(&mut self.unreported);
+        let Some(driver) = self.driver.take() else {
+            unsent.append(&mut self.buffer);
+            return (None, unsent);
+        };
+        let (writer, last) = driver.into_writer();
+        unsent.extend(last.map(|w| w.unsent).unwrap_or_default());
+        unsent.append(&mut self.buffer);
+        (Some(writer), unsent)
+    }
+
+    /// Waits until the buffer has room, handing a full buffer to a write; returns the room.
+    pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, SinkError<T>>> {
+        core::task::ready!(Pin::new(&mut *self).poll_ready(cx))?;
+        if self.failed {
+            return Poll::Ready(Err(self.take_error()));
+        }
+        Poll::Ready(Ok(self.capacity - self.buffer.len()))
+    }
+
+    /// The error for a sink whose reader is gone, with the items not yet handed back.
+    fn take_error(&mut self) -> SinkError<T> {
+        SinkError::new(core::mem::take(&mut self.unreported))
+    }
+
+    /// Buffers `items`; the caller checked the room with `poll_room`.
+    pub(crate) fn extend_from_slice(&mut self, items: &[T])
+    where
+        T: Copy,
+    {
+        self.buffer.extend_from_slice(items);
+    }
+
+    /// Waits until no write is in flight (or the reader is gone).
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(driver) = self.driver.as_mut()
+            && driver.in_flight()
+        {
+            let written = core::task::ready!(driver.poll_write(cx, &mut None));
+            self.finish_write(written);
+        }
+        Poll::Ready(())
+    }
+
+    /// Starts writing the buffer, keeping a spare buffer to fill meanwhile.
+    fn start_write(&mut self, cx: &mut Context<'_>) {
+        let next = self.spare.take().unwrap_or_default();
+        let mut batch = Some(core::mem::replace(&mut self.buffer, next));
+        let driver = self.driver.as_mut().expect("StreamSink used after close");
+        if let Poll::Ready(written) = driver.poll_write(cx, &mut batch) {
+            self.finish_write(written);
+        }
+    }
+
+    fn finish_write(&mut self, written: Written<T>) {
+        if written.reader_gone {
+            // Everything accepted and not taken: the rest of the failed batch, then the
+            // buffer, in order.
+            self.failed = true;
+            self.unreported = written.unsent;
+            self.unreported.append(&mut self.buffer);
+        } else {
+            debug_assert!(written.unsent.is_empty());
+            self.spare = Some(written.unsent);
+        }
+    }
+}
+
+impl<T: Send + 'static> Sink<T> for StreamSink<T> {
+    type Error = SinkError<T>;
+
+    /// `Ready(Ok(()))` while the buffer has room, once a full buffer could be handed to a
+    /// write, or once the reader is gone (the error comes from the next call that can carry
+    /// items back); `Pending` otherwise. Never `Ready(Err(_))`.
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        if this.failed || this.driver.is_none() {
+            return Poll::Ready(Ok(()));
+        }
+        if this.buffer.len() < this.capacity {
+            if this.buffer.capacity() == 0 {
+                this.buffer.reserve_exact(this.capacity);
+            }
+            return Poll::Ready(Ok(()));
+        }
+        core::task::ready!(this.poll_idle(cx));
+        if !this.failed {
+            this.start_write(cx);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Buffers `item`. If the reader is gone (or the sink was closed), fails with every item
+    /// not yet handed back, `item` last.
+    fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
+        let this = self.get_mut();
+        if this.failed || this.driver.is_none() {
+            let mut error = this.take_error();
+            error.push(item);
+            return Err(error);
+        }
+        this.buffer.push(item);
+        Ok(())
+    }
+
+    /// `Ready(Ok(()))` once the reader took every accepted item, `Ready(Err(_))` with the
+    /// items it did not take if it is gone, `Pending` otherwise.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        loop {
+            core::task::ready!(this.poll_idle(cx));
+            if this.failed {
+                return Poll::Ready(Err(this.take_error()));
+            }
+            if this.buffer.is_empty() || this.driver.is_none() {
+                return Poll::Ready(Ok(()));
+            }
+            this.start_write(cx);
+        }
+    }
+
+    /// Flushes, then drops the writer so the reader sees the end of the stream. If the
+    /// reader is gone, drops the writer and fails with the items not yet handed back (if
+    /// there are none, succeeds).
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let this = self.get_mut();
+        let flushed = core::task::ready!(Pin::new(&mut *this).poll_flush(cx));
+        if let Some(driver) = this.driver.take() {
+            drop(driver.into_writer());
+        }
+        Poll::Ready(match flushed {
+            Err(e) if e.unsent().is_empty() => Ok(()),
+            other => other,
+        })
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for StreamSink<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamSink")
+            .field("buffered", &self.buffer.len())
+            .field(
+                "writing",
+                &self.driver.as_ref().is_some_and(|d| d.in_flight()),
+            )
+            .field("closed", &self.driver.is_none())
+            .field("failed", &self.failed)
+            .finish()
+    }
+}

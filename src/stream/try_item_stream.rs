@@ -1,0 +1,109 @@
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::future::FusedFuture;
+use futures_core::stream::{FusedStream, Stream};
+use wit_bindgen::{FutureReader, StreamReader};
+
+use super::item_stream::ItemStream;
+use crate::future::Receiver;
+use crate::prelude::*;
+
+/// The WASI 0.3 pattern of a `stream<T>` plus a `future<result<_, E>>` that says how it
+/// ended, as one [`Stream`] of `Result<T, E>`.
+///
+/// Created by [`StreamReaderExt::into_try_stream`](super::StreamReaderExt::into_try_stream).
+/// Yields `Ok(item)` for every item; when the stream ends, waits for the end future and
+/// yields `Err(e)` if it reports an error, then ends. [`FusedStream`], `Unpin`, `Send`.
+///
+/// # Cancel safety
+///
+/// As [`ItemStream`]: every poll is cancel-safe.
+///
+/// # Examples
+///
+/// ```no_run
+/// use futures::TryStreamExt;
+/// use wit_futures::prelude::*;
+/// # async fn example(
+/// #     data: wit_bindgen::StreamReader<u8>,
+/// #     end: wit_bindgen::FutureReader<Result<(), String>>,
+/// # ) -> Result<(), String> {
+/// // e.g. from wasi:filesystem's `read-via-stream`
+/// let bytes: Vec<u8> = data.into_try_stream(end).try_collect().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct TryItemStream<T: Send + 'static, E: 'static> {
+    items: ItemStream<T>,
+    end: Receiver<Result<(), E>>,
+    done: bool,
+}
+
+// Items are only moved, never pinned.
+impl<T: Send, E> Unpin for TryItemStream<T, E> {}
+
+impl<T: Send + 'static, E: 'static> TryItemStream<T, E> {
+    pub(crate) fn new(items: StreamReader<T>, end: FutureReader<Result<(), E>>) -> Self {
+        Self {
+            items: items.into_item_stream(),
+            end: end.into_oneshot(),
+            done: false,
+        }
+    }
+
+    /// Gives back the two parts.
+    pub fn into_inner(self) -> (ItemStream<T>, Receiver<Result<(), E>>) {
+        (self.items, self.end)
+    }
+}
+
+impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
+    type Item = Result<T, E>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T, E>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if !this.items.is_terminated()
+            && let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
+        {
+            return Poll::Ready(Some(Ok(item)));
+        }
+        if this.end.is_terminated() {
+            this.done = true;
+            return Poll::Ready(None);
+        }
+        let end = core::task::ready!(Pin::new(&mut this.end).poll(cx));
+        this.done = true;
+        Poll::Ready(match end {
+            Ok(Err(e)) => Some(Err(e)),
+            // `Canceled` only follows `Receiver::close`, which this stream never calls.
+            Ok(Ok(())) | Err(_) => None,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (low, _) = self.items.size_hint();
+        (low, None)
+    }
+}
+
+impl<T: Send + 'static, E: 'static> FusedStream for TryItemStream<T, E> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl<T: Send + 'static, E: 'static> fmt::Debug for TryItemStream<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryItemStream")
+            .field("items", &self.items)
+            .field("end", &self.end)
+            .field("done", &self.done)
+            .finish()
+    }
+}

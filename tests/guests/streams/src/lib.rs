@@ -1,0 +1,345 @@
+//! Test guest for the `stream<T>` adapters (world `streams` in tests/wit/streams.wit).
+
+wit_bindgen::generate!({ path: "../../wit", world: "streams" });
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::future::poll_immediate;
+use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use futures::{FutureExt, SinkExt, StreamExt};
+use wit_bindgen::{FutureReader, StreamReader, StreamResult, yield_async};
+use wit_futures::prelude::*;
+use wit_futures::task::spawn;
+
+struct Component;
+
+impl exports::harness::tests::probe::Guest for Component {
+    fn live_bytes() -> u64 {
+        guest_common::live_bytes()
+    }
+}
+
+/// Reads what is left of a raw reader, the plain wit-bindgen way.
+async fn read_raw(mut reader: StreamReader<u32>) -> Vec<u32> {
+    let mut out = Vec::new();
+    loop {
+        let (result, buf) = reader.read(Vec::with_capacity(64)).await;
+        out.extend(buf);
+        if result == StreamResult::Dropped {
+            return out;
+        }
+    }
+}
+
+/// A one-shot timer made of a component future that a spawned task completes after a few
+/// yields.
+fn timer(yields: u32) -> wit_futures::future::Receiver<u32> {
+    let (tx, rx) = wit_future::new(|| 0);
+    spawn(async move {
+        for _ in 0..yields {
+            yield_async().await;
+        }
+        let _ = tx.into_sender().send(yields).await;
+    })
+    .detach();
+    rx.into_oneshot()
+}
+
+/// Sets a flag when dropped: shows that a pump dropped its source.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Guest for Component {
+    async fn read_all(s: StreamReader<u32>, how: String) -> Vec<u32> {
+        match how.as_str() {
+            "items" => s.into_item_stream().collect().await,
+            "items-cap1" => s.into_item_stream().with_capacity(1).collect().await,
+            "chunks" => {
+                let chunks: Vec<Vec<u32>> = s.into_chunk_stream().with_capacity(5).collect().await;
+                assert!(chunks.iter().all(|c| !c.is_empty() && c.len() <= 5));
+                chunks.concat()
+            }
+            other => panic!("unknown how {other}"),
+        }
+    }
+
+    async fn read_strings(s: StreamReader<String>) -> Vec<String> {
+        s.into_item_stream().with_capacity(7).collect().await
+    }
+
+    async fn read_lists(s: StreamReader<Vec<u8>>) -> Vec<Vec<u8>> {
+        s.into_item_stream().collect().await
+    }
+
+    async fn read_bytes(s: StreamReader<u8>, how: String) -> (u64, u64) {
+        let mut reader = s.into_async_read();
+        let (mut count, mut sum) = (0u64, 0u64);
+        match how.as_str() {
+            "read" => {
+                let mut buf = vec![0u8; 8192];
+                loop {
+                    let n = reader.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    count += n as u64;
+                    sum += buf[..n].iter().map(|&b| u64::from(b)).sum::<u64>();
+                }
+            }
+            "bufread" => loop {
+                let buf = reader.fill_buf().await.unwrap();
+                if buf.is_empty() {
+                    break;
+                }
+                let n = buf.len();
+                count += n as u64;
+                sum += buf.iter().map(|&b| u64::from(b)).sum::<u64>();
+                reader.consume_unpin(n);
+            },
+            "to-end" => {
+                let mut all = Vec::new();
+                reader.read_to_end(&mut all).await.unwrap();
+                count = all.len() as u64;
+                sum = all.iter().map(|&b| u64::from(b)).sum();
+            }
+            other => panic!("unknown how {other}"),
+        }
+        (count, sum)
+    }
+
+    async fn read_lines(s: StreamReader<u8>) -> Vec<String> {
+        s.into_async_read()
+            .lines()
+            .map(|line| line.unwrap())
+            .collect()
+            .await
+    }
+
+    async fn select_next(s: StreamReader<u32>) -> (Vec<u32>, u32) {
+        let mut items = s.into_item_stream();
+        let (mut got, mut ticks) = (Vec::new(), 0);
+        let mut tick = timer(2);
+        loop {
+            futures::select! {
+                // `next()` is dropped whenever the timer wins: no item may be lost.
+                item = items.next() => match item {
+                    Some(v) => got.push(v),
+                    None => break,
+                },
+                _ = tick => {
+                    ticks += 1;
+                    tick = timer(1 + ticks % 3);
+                }
+            }
+        }
+        (got, ticks)
+    }
+
+    async fn into_inner(
+        s: StreamReader<u32>,
+        k: u32,
+        later: FutureReader<u32>,
+    ) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+        let mut items = s.into_item_stream().with_capacity(4);
+        let mut taken = Vec::new();
+        while taken.len() < k as usize {
+            taken.push(items.next().await.unwrap());
+        }
+        // Start a read if none is buffered; its items may race in while we wait.
+        if let Some(Some(v)) = poll_immediate(items.next()).await {
+            taken.push(v);
+        }
+        later.await;
+        let (reader, unread) = items.into_inner();
+        let rest = read_raw(reader).await;
+        (taken, unread, rest)
+    }
+
+    async fn read_try(
+        s: StreamReader<u32>,
+        end: FutureReader<Result<(), String>>,
+    ) -> (Vec<u32>, Option<String>) {
+        let mut stream = s.into_try_stream(end);
+        let mut items = Vec::new();
+        let mut error = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(v) => items.push(v),
+                Err(e) => error = Some(e),
+            }
+        }
+        assert!(futures::stream::FusedStream::is_terminated(&stream));
+        (items, error)
+    }
+
+    async fn write_all(items: Vec<u32>, cap: u32) -> (StreamReader<u32>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        spawn(async move {
+            let mut sink = tx.into_sink().with_capacity(cap as usize);
+            let mut source = futures::stream::iter(items).map(Ok);
+            let result = match sink.send_all(&mut source).await {
+                Ok(()) => sink.close().await.map(|()| "closed".to_string()),
+                Err(e) => Err(e),
+            };
+            let report = match result {
+                Ok(report) => report,
+                Err(e) => {
+                    // What the sink held back, then what the source still has.
+                    let mut unsent = e.into_unsent();
+                    unsent.extend(source.map(|r| r.unwrap()).collect::<Vec<_>>().await);
+                    format!("reader dropped; unsent {unsent:?}")
+                }
+            };
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn write_strings(
+        items: Vec<String>,
+        cap: u32,
+    ) -> (StreamReader<String>, FutureReader<Vec<String>>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(Vec::new);
+        spawn(async move {
+            let mut sink = tx.into_sink().with_capacity(cap as usize);
+            let mut unsent = Vec::new();
+            let mut items = items.into_iter();
+            for item in items.by_ref() {
+                if let Err(e) = sink.feed(item).await {
+                    unsent = e.into_unsent();
+                    break;
+                }
+            }
+            if unsent.is_empty()
+                && let Err(e) = sink.close().await
+            {
+                unsent = e.into_unsent();
+            }
+            unsent.extend(items);
+            let _ = report_tx.into_sender().send(unsent).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn write_take_back(
+        items: Vec<u32>,
+        later: FutureReader<u32>,
+    ) -> (StreamReader<u32>, FutureReader<Vec<u32>>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(Vec::new);
+        spawn(async move {
+            let mut sink = tx.into_sink().with_capacity(items.len().max(1));
+            for item in items {
+                sink.feed(item).await.unwrap();
+            }
+            let mut later = later.into_oneshot();
+            // Flush until `later` fires; the host takes the items slowly.
+            futures::select! {
+                flushed = sink.flush().fuse() => flushed.unwrap(),
+                _ = later => {}
+            }
+            let (writer, unsent) = sink.into_inner();
+            drop(writer);
+            let _ = report_tx.into_sender().send(unsent).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn write_bytes(n: u64, chunk: u32) -> (StreamReader<u8>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        spawn(async move {
+            let mut out = tx.into_async_write();
+            let data: Vec<u8> = (0..chunk as usize).map(|i| (i % 251) as u8).collect();
+            let mut left = n;
+            let mut result = Ok(());
+            while left > 0 && result.is_ok() {
+                let k = left.min(u64::from(chunk)) as usize;
+                result = out.write_all(&data[..k]).await;
+                left -= k as u64;
+            }
+            if result.is_ok() {
+                result = out.close().await;
+            }
+            let report = match result {
+                Ok(()) => "closed".to_string(),
+                Err(e) => {
+                    let kind = e.kind();
+                    let unsent = e
+                        .into_inner()
+                        .and_then(|e| e.downcast::<wit_futures::stream::SinkError<u8>>().ok())
+                        .map_or(0, |e| e.unsent().len());
+                    format!("{kind:?}; {unsent} bytes unsent, {left} not written")
+                }
+            };
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn copy_bytes(input: StreamReader<u8>) -> StreamReader<u8> {
+        let (tx, rx) = wit_stream::new();
+        spawn(async move {
+            let mut out = tx.into_async_write();
+            futures::io::copy(input.into_async_read(), &mut out)
+                .await
+                .unwrap();
+            out.close().await.unwrap();
+        })
+        .detach();
+        rx
+    }
+
+    async fn double(input: StreamReader<u32>) -> StreamReader<u32> {
+        let (tx, rx) = wit_stream::new();
+        spawn(async move {
+            input
+                .into_item_stream()
+                .map(|v| Ok(v * 2))
+                .forward(tx.into_sink())
+                .await
+                .unwrap();
+        })
+        .detach();
+        rx
+    }
+
+    async fn pump(n: u32) -> (StreamReader<u32>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        let dropped = Arc::new(AtomicBool::new(false));
+        let flag = DropFlag(dropped.clone());
+        let source = futures::stream::iter(0..n).map(move |v| {
+            let _keep = &flag;
+            v
+        });
+        let pump = tx.spawn_forward(source);
+        spawn(async move {
+            let report = match pump.await.unwrap() {
+                Ok(()) => "done".to_string(),
+                Err(e) => format!("reader dropped; {} unsent", e.unsent().len()),
+            };
+            let report = format!(
+                "{report}; source dropped: {}",
+                dropped.load(Ordering::SeqCst)
+            );
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+}
+
+export!(Component);

@@ -1,0 +1,287 @@
+//! `into_item_stream`, `into_chunk_stream`, `into_async_read`, `into_try_stream`: the host
+//! writes, the guest reads.
+
+use std::time::Duration;
+
+use wit_futures_harness::peer::{Delivery, future_after, future_ready, stream};
+use wit_futures_harness::{FutureReader, Guest, StreamReader};
+
+const GUEST: &str = "guest-streams";
+
+async fn read_all(g: &mut Guest, items: Vec<u32>, delivery: Delivery, how: &str) -> Vec<u32> {
+    let read_all = g.func::<(StreamReader<u32>, String), (Vec<u32>,)>("read-all");
+    let (got, dropped) = g
+        .run(async |a| {
+            let (s, probe) = stream(a, items, delivery);
+            let (got,) = read_all.call_concurrent(a, (s, how.into())).await.unwrap();
+            (got, probe)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    assert!(dropped.dropped(), "the guest left its reader open");
+    got
+}
+
+#[tokio::test]
+async fn empty_stream_yields_nothing() {
+    let mut g = Guest::new(GUEST).await;
+    for how in ["items", "items-cap1", "chunks"] {
+        assert!(
+            read_all(&mut g, vec![], Delivery::default(), how)
+                .await
+                .is_empty(),
+            "{how}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_item() {
+    let mut g = Guest::new(GUEST).await;
+    for how in ["items", "items-cap1", "chunks"] {
+        assert_eq!(
+            read_all(&mut g, vec![7], Delivery::default(), how).await,
+            [7],
+            "{how}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn odd_sized_partial_chunks_arrive_whole_and_in_order() {
+    let mut g = Guest::new(GUEST).await;
+    let items: Vec<u32> = (0..1000).collect();
+    for how in ["items", "items-cap1", "chunks"] {
+        let delivery = Delivery::chunks(&[1, 3, 2, 7, 13, 1, 64]);
+        assert_eq!(
+            read_all(&mut g, items.clone(), delivery, how).await,
+            items,
+            "{how}"
+        );
+    }
+    let slow = Delivery::chunks(&[3, 1, 5]).delay(Duration::from_millis(1));
+    assert_eq!(
+        read_all(&mut g, items[..60].to_vec(), slow, "items").await,
+        items[..60]
+    );
+}
+
+#[tokio::test]
+async fn writer_dropped_mid_stream_ends_the_stream_after_what_was_sent() {
+    let mut g = Guest::new(GUEST).await;
+    let items: Vec<u32> = (0..100).collect();
+    for how in ["items", "items-cap1", "chunks"] {
+        let delivery = Delivery::chunks(&[3, 4]).end_after(37);
+        assert_eq!(
+            read_all(&mut g, items.clone(), delivery, how).await,
+            items[..37],
+            "{how}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn zero_item_completions_are_skipped() {
+    let mut g = Guest::new(GUEST).await;
+    let items: Vec<u32> = (0..50).collect();
+    let delivery = Delivery {
+        empty_completions: true,
+        ..Delivery::default()
+    };
+    // With capacity 1, every read is first answered with zero items.
+    assert_eq!(
+        read_all(&mut g, items.clone(), delivery, "items-cap1").await,
+        items
+    );
+}
+
+#[tokio::test]
+async fn heap_items_arrive_whole_and_leak_nothing() {
+    let mut g = Guest::new(GUEST).await;
+    let read_strings = g.func::<(StreamReader<String>,), (Vec<String>,)>("read-strings");
+    let read_lists = g.func::<(StreamReader<Vec<u8>>,), (Vec<Vec<u8>>,)>("read-lists");
+    let round = async |g: &mut Guest, n: usize| {
+        let strings: Vec<String> = (0..n)
+            .map(|i| format!("item {i} ").repeat(i % 17))
+            .collect();
+        let lists: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; i % 300]).collect();
+        let (s, l) = (strings.clone(), lists.clone());
+        let (got_strings, got_lists) = g
+            .run(async |a| {
+                let (ss, _) = stream(a, s, Delivery::chunks(&[5, 1, 9]));
+                let (got_s,) = read_strings.call_concurrent(a, (ss,)).await.unwrap();
+                let (ls, _) = stream(a, l, Delivery::chunks(&[2, 11]));
+                let (got_l,) = read_lists.call_concurrent(a, (ls,)).await.unwrap();
+                (got_s, got_l)
+            })
+            .await;
+        assert_eq!(got_strings, strings);
+        assert_eq!(got_lists, lists);
+    };
+    round(&mut g, 10).await;
+    let baseline = g.live_bytes().await;
+    for n in [0, 1, 100, 500] {
+        round(&mut g, n).await;
+    }
+    assert_eq!(g.live_bytes().await, baseline);
+    g.assert_nothing_open().await;
+}
+
+/// `select!` drops `items.next()` whenever the timer wins; every item still comes out
+/// exactly once, in order.
+#[tokio::test]
+async fn select_between_next_and_a_future_loses_no_item() {
+    let mut g = Guest::new(GUEST).await;
+    let select_next = g.func::<(StreamReader<u32>,), ((Vec<u32>, u32),)>("select-next");
+    let items: Vec<u32> = (0..300).collect();
+    let ((got, ticks),) = g
+        .run(async |a| {
+            let delivery = Delivery::chunks(&[1, 2, 5]).delay(Duration::from_micros(300));
+            let (s, _) = stream(a, items.clone(), delivery);
+            select_next.call_concurrent(a, (s,)).await.unwrap()
+        })
+        .await;
+    assert_eq!(got, items);
+    assert!(
+        ticks > 0,
+        "the timer never won: the test did not exercise a dropped next()"
+    );
+    g.assert_nothing_open().await;
+}
+
+/// `into_inner` while a read is in flight: the items that raced in come back; nothing is
+/// lost or duplicated between the adapter and the raw reader.
+#[tokio::test]
+async fn into_inner_returns_every_unread_item_and_a_working_reader() {
+    let mut g = Guest::new(GUEST).await;
+    let into_inner = g
+        .func::<(StreamReader<u32>, u32, FutureReader<u32>), ((Vec<u32>, Vec<u32>, Vec<u32>),)>(
+            "into-inner",
+        );
+    let items: Vec<u32> = (0..40).collect();
+    let cases = [
+        // (k, delivery, later ms): the next read is in flight when `later` fires and...
+        (5, Delivery::chunks(&[3]), 0), // ...done at once
+        (
+            2,
+            Delivery::chunks(&[2]).delay(Duration::from_millis(10)),
+            60,
+        ), // ...done while waiting
+        (
+            3,
+            Delivery::chunks(&[4]).delay(Duration::from_millis(200)),
+            5,
+        ), // ...still waiting
+        (
+            0,
+            Delivery::chunks(&[7]).delay(Duration::from_millis(5)),
+            50,
+        ),
+    ];
+    for (k, delivery, later_ms) in cases {
+        let ((taken, unread, rest),) = g
+            .run(async |a| {
+                let (s, _) = stream(a, items.clone(), delivery.clone());
+                let later = if later_ms == 0 {
+                    future_ready(a, 0)
+                } else {
+                    future_after(a, Duration::from_millis(later_ms), 0)
+                };
+                into_inner.call_concurrent(a, (s, k, later)).await.unwrap()
+            })
+            .await;
+        let all: Vec<u32> = [taken.clone(), unread.clone(), rest.clone()].concat();
+        assert_eq!(
+            all, items,
+            "k={k} later={later_ms}: {taken:?} | {unread:?} | {rest:?}"
+        );
+        g.assert_nothing_open().await;
+    }
+}
+
+async fn read_bytes(g: &mut Guest, total: usize, chunks: &[usize], how: &str) -> (u64, u64) {
+    let read_bytes = g.func::<(StreamReader<u8>, String), ((u64, u64),)>("read-bytes");
+    let ((count, sum),) = g
+        .run(async |a| {
+            let bytes = (0..total).map(|i| (i % 251) as u8);
+            let (s, _) = stream(a, bytes, Delivery::chunks(chunks));
+            read_bytes
+                .call_concurrent(a, (s, how.into()))
+                .await
+                .unwrap()
+        })
+        .await;
+    g.assert_nothing_open().await;
+    (count, sum)
+}
+
+fn expected_bytes(total: usize) -> (u64, u64) {
+    (total as u64, (0..total).map(|i| (i % 251) as u64).sum())
+}
+
+#[tokio::test]
+async fn async_read_sees_every_byte_then_eof() {
+    let mut g = Guest::new(GUEST).await;
+    for how in ["read", "bufread", "to-end"] {
+        for (total, chunks) in [
+            (0, &[][..]),
+            (1, &[][..]),
+            (100_000, &[1, 7000, 3, 65536][..]),
+        ] {
+            assert_eq!(
+                read_bytes(&mut g, total, chunks, how).await,
+                expected_bytes(total),
+                "{how} {total}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn async_read_moves_100_mb() {
+    let mut g = Guest::new(GUEST).await;
+    let total = 100 << 20;
+    assert_eq!(
+        read_bytes(&mut g, total, &[65536], "bufread").await,
+        expected_bytes(total)
+    );
+}
+
+#[tokio::test]
+async fn async_buf_read_lines() {
+    let mut g = Guest::new(GUEST).await;
+    let read_lines = g.func::<(StreamReader<u8>,), (Vec<String>,)>("read-lines");
+    let text = "first line\nsecond\n\nlast without newline";
+    let (lines,) = g
+        .run(async |a| {
+            let (s, _) = stream(
+                a,
+                text.bytes().collect::<Vec<_>>(),
+                Delivery::chunks(&[3, 1, 5]),
+            );
+            read_lines.call_concurrent(a, (s,)).await.unwrap()
+        })
+        .await;
+    assert_eq!(lines, ["first line", "second", "", "last without newline"]);
+    g.assert_nothing_open().await;
+}
+
+#[tokio::test]
+async fn try_stream_ends_with_the_reported_error() {
+    let mut g = Guest::new(GUEST).await;
+    let read_try = g.func::<(StreamReader<u32>, FutureReader<Result<(), String>>), ((Vec<u32>, Option<String>),)>(
+        "read-try",
+    );
+    for end in [Ok(()), Err("disk on fire".to_string())] {
+        let ((items, error),) = g
+            .run(async |a| {
+                let (s, _) = stream(a, 0..10u32, Delivery::chunks(&[4]));
+                let end = future_after(a, Duration::from_millis(5), end.clone());
+                read_try.call_concurrent(a, (s, end)).await.unwrap()
+            })
+            .await;
+        assert_eq!(items, (0..10).collect::<Vec<_>>());
+        assert_eq!(error, end.err());
+        g.assert_nothing_open().await;
+    }
+}

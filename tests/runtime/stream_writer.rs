@@ -1,0 +1,294 @@
+//! `into_sink`, `into_async_write`, `spawn_forward`: the guest writes, the host reads; and
+//! guest pipelines from one host stream to another.
+
+use std::time::Duration;
+
+use wit_futures_harness::peer::{Delivery, Intake, future_after, read_future, read_stream, stream};
+use wit_futures_harness::{FutureReader, Guest, StreamReader};
+
+const GUEST: &str = "guest-streams";
+
+/// Runs `write-all(items, cap)`; the host reads as `intake` says. Returns what the host
+/// received and the guest's report.
+async fn write_all(g: &mut Guest, items: &[u32], cap: u32, intake: Intake) -> (Vec<u32>, String) {
+    let write_all =
+        g.func::<(Vec<u32>, u32), ((StreamReader<u32>, FutureReader<String>),)>("write-all");
+    let result = g
+        .run(async |a| {
+            let ((s, report),) = write_all
+                .call_concurrent(a, (items.to_vec(), cap))
+                .await
+                .unwrap();
+            let received = read_stream(a, s, intake).await;
+            (received, read_future(a, report).await)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    result
+}
+
+#[tokio::test]
+async fn sink_delivers_everything_then_closes() {
+    let mut g = Guest::new(GUEST).await;
+    let items: Vec<u32> = (0..10_000).collect();
+    for (cap, per_write) in [(1, 0), (7, 3), (4096, 0), (100, 1)] {
+        let intake = Intake {
+            per_write,
+            ..Intake::default()
+        };
+        let (received, report) = write_all(&mut g, &items, cap, intake).await;
+        assert_eq!(received, items, "cap {cap}, per write {per_write}");
+        assert_eq!(report, "closed");
+    }
+    let (received, report) = write_all(&mut g, &[], 16, Intake::default()).await;
+    assert_eq!((received, report.as_str()), (vec![], "closed"));
+}
+
+#[tokio::test]
+async fn reader_dropped_mid_stream_gives_back_exactly_the_unsent_items() {
+    let mut g = Guest::new(GUEST).await;
+    let items: Vec<u32> = (0..1000).collect();
+    for (cap, per_write, stop) in [
+        (16, 3, 100),
+        (1000, 7, 1),
+        (1, 0, 500),
+        (64, 0, 64),
+        (5, 2, 0),
+    ] {
+        let intake = Intake {
+            per_write,
+            stop_after: Some(stop),
+            ..Intake::default()
+        };
+        let (received, report) = write_all(&mut g, &items, cap, intake).await;
+        assert_eq!(received, items[..stop], "cap {cap}");
+        assert_eq!(
+            report,
+            format!("reader dropped; unsent {:?}", &items[stop..]),
+            "cap {cap}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn heap_items_through_the_sink_leak_nothing_even_when_unsent() {
+    let mut g = Guest::new(GUEST).await;
+    let write_strings = g
+        .func::<(Vec<String>, u32), ((StreamReader<String>, FutureReader<Vec<String>>),)>(
+            "write-strings",
+        );
+    let round = async |g: &mut Guest, stop: Option<usize>| {
+        let items: Vec<String> = (0..200)
+            .map(|i| format!("string number {i}").repeat(i % 5 + 1))
+            .collect();
+        let (received, unsent) = g
+            .run(async |a| {
+                let ((s, report),) = write_strings
+                    .call_concurrent(a, (items.clone(), 9))
+                    .await
+                    .unwrap();
+                let intake = Intake {
+                    per_write: 4,
+                    stop_after: stop,
+                    ..Intake::default()
+                };
+                let received = read_stream(a, s, intake).await;
+                (received, read_future(a, report).await)
+            })
+            .await;
+        assert_eq!([received, unsent].concat(), items);
+    };
+    round(&mut g, None).await;
+    round(&mut g, Some(50)).await;
+    let baseline = g.live_bytes().await;
+    for stop in [None, Some(0), Some(33), Some(199)] {
+        round(&mut g, stop).await;
+    }
+    assert_eq!(g.live_bytes().await, baseline);
+    g.assert_nothing_open().await;
+}
+
+/// `into_inner` while a write is in flight to a slow reader: exactly the items it did not
+/// take come back.
+#[tokio::test]
+async fn sink_into_inner_cancels_the_write_and_returns_the_rest() {
+    let mut g = Guest::new(GUEST).await;
+    let take_back = g
+        .func::<(Vec<u32>, FutureReader<u32>), ((StreamReader<u32>, FutureReader<Vec<u32>>),)>(
+            "write-take-back",
+        );
+    let items: Vec<u32> = (0..50).collect();
+    for later_ms in [1, 15, 40, 1000] {
+        let (received, unsent) = g
+            .run(async |a| {
+                let later = future_after(a, Duration::from_millis(later_ms), 0);
+                let ((s, report),) = take_back
+                    .call_concurrent(a, (items.clone(), later))
+                    .await
+                    .unwrap();
+                let intake = Intake {
+                    per_write: 3,
+                    delay: Duration::from_millis(2),
+                    ..Intake::default()
+                };
+                let received = read_stream(a, s, intake).await;
+                (received, read_future(a, report).await)
+            })
+            .await;
+        assert_eq!(
+            [received.clone(), unsent.clone()].concat(),
+            items,
+            "later {later_ms}: {received:?} | {unsent:?}"
+        );
+        g.assert_nothing_open().await;
+    }
+}
+
+#[tokio::test]
+async fn async_write_delivers_every_byte() {
+    let mut g = Guest::new(GUEST).await;
+    let write_bytes =
+        g.func::<(u64, u32), ((StreamReader<u8>, FutureReader<String>),)>("write-bytes");
+    for (n, chunk, intake) in [
+        (0u64, 10u32, Intake::default()),
+        (100_000, 333, Intake::default()),
+        (
+            1 << 20,
+            65536,
+            Intake {
+                per_write: 1000,
+                ..Intake::default()
+            },
+        ),
+    ] {
+        let (received, report) = g
+            .run(async |a| {
+                let ((s, report),) = write_bytes.call_concurrent(a, (n, chunk)).await.unwrap();
+                let received = read_stream(a, s, intake.clone()).await;
+                (received, read_future(a, report).await)
+            })
+            .await;
+        let expected: Vec<u8> = (0..n)
+            .map(|i| ((i % u64::from(chunk)) % 251) as u8)
+            .collect();
+        assert!(received == expected, "{n} bytes in writes of {chunk}");
+        assert_eq!(report, "closed");
+        g.assert_nothing_open().await;
+    }
+}
+
+#[tokio::test]
+async fn async_write_to_a_dropped_reader_fails_with_broken_pipe() {
+    let mut g = Guest::new(GUEST).await;
+    let write_bytes =
+        g.func::<(u64, u32), ((StreamReader<u8>, FutureReader<String>),)>("write-bytes");
+    let (received, report) = g
+        .run(async |a| {
+            let ((s, report),) = write_bytes
+                .call_concurrent(a, (10_000, 1000))
+                .await
+                .unwrap();
+            let intake = Intake {
+                per_write: 300,
+                stop_after: Some(2500),
+                ..Intake::default()
+            };
+            let received = read_stream(a, s, intake).await;
+            (received, read_future(a, report).await)
+        })
+        .await;
+    assert_eq!(received.len(), 2500);
+    // 10,000 bytes fit in the writer's buffer: write_all accepted them all, and the flush in
+    // close found the reader gone with 7,500 bytes undelivered.
+    assert_eq!(report, "BrokenPipe; 7500 bytes unsent, 0 not written");
+    g.assert_nothing_open().await;
+}
+
+#[tokio::test]
+async fn io_copy_from_async_read_to_async_write() {
+    let mut g = Guest::new(GUEST).await;
+    let copy = g.func::<(StreamReader<u8>,), (StreamReader<u8>,)>("copy-bytes");
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let received = g
+        .run(async |a| {
+            let (input, _) = stream(a, data.clone(), Delivery::chunks(&[4096, 1, 100_000]));
+            let (output,) = copy.call_concurrent(a, (input,)).await.unwrap();
+            read_stream(
+                a,
+                output,
+                Intake {
+                    per_write: 50_000,
+                    ..Intake::default()
+                },
+            )
+            .await
+        })
+        .await;
+    assert!(received == data);
+    g.assert_nothing_open().await;
+}
+
+#[tokio::test]
+async fn forward_from_item_stream_into_sink_across_two_host_streams() {
+    let mut g = Guest::new(GUEST).await;
+    let double = g.func::<(StreamReader<u32>,), (StreamReader<u32>,)>("double");
+    let items: Vec<u32> = (0..100_000).collect();
+    let received = g
+        .run(async |a| {
+            let (input, _) = stream(a, items.clone(), Delivery::chunks(&[1000, 7, 5000]));
+            let (output,) = double.call_concurrent(a, (input,)).await.unwrap();
+            read_stream(
+                a,
+                output,
+                Intake {
+                    per_write: 3000,
+                    ..Intake::default()
+                },
+            )
+            .await
+        })
+        .await;
+    assert_eq!(received, items.iter().map(|v| v * 2).collect::<Vec<_>>());
+    g.assert_nothing_open().await;
+}
+
+#[tokio::test]
+async fn pump_fills_the_stream_from_a_rust_stream() {
+    let mut g = Guest::new(GUEST).await;
+    let pump = g.func::<(u32,), ((StreamReader<u32>, FutureReader<String>),)>("pump");
+    let (received, report) = g
+        .run(async |a| {
+            let ((s, report),) = pump.call_concurrent(a, (20_000,)).await.unwrap();
+            let received = read_stream(a, s, Intake::default()).await;
+            (received, read_future(a, report).await)
+        })
+        .await;
+    assert_eq!(received, (0..20_000).collect::<Vec<_>>());
+    assert_eq!(report, "done; source dropped: true");
+    g.assert_nothing_open().await;
+}
+
+#[tokio::test]
+async fn pump_stops_and_drops_its_source_when_the_reader_hangs_up() {
+    let mut g = Guest::new(GUEST).await;
+    let pump = g.func::<(u32,), ((StreamReader<u32>, FutureReader<String>),)>("pump");
+    let (received, report) = g
+        .run(async |a| {
+            let ((s, report),) = pump.call_concurrent(a, (20_000,)).await.unwrap();
+            let intake = Intake {
+                per_write: 100,
+                stop_after: Some(5_000),
+                ..Intake::default()
+            };
+            let received = read_stream(a, s, intake).await;
+            (received, read_future(a, report).await)
+        })
+        .await;
+    assert_eq!(received, (0..5_000).collect::<Vec<_>>());
+    // The pump's sink held one batch (4096 items) past what the reader took.
+    assert!(
+        report.starts_with("reader dropped; ") && report.ends_with(" unsent; source dropped: true"),
+        "{report}"
+    );
+    g.assert_nothing_open().await;
+}
