@@ -1,4 +1,4 @@
-//! `stream<T>`: the reader as a [`Stream`](futures_core::Stream) ([`ItemStream`],
+//! `stream<T>`: the reader as a [`Stream`] ([`ItemStream`],
 //! [`ChunkStream`]) or, for bytes, [`AsyncRead`](futures_io::AsyncRead) ([`ByteReader`]); the
 //! writer as a [`Sink`](futures_sink::Sink) ([`StreamSink`]) or, for bytes,
 //! [`AsyncWrite`](futures_io::AsyncWrite) ([`ByteWriter`]); and a pump from any Rust stream.
