@@ -83,6 +83,19 @@ impl<T> fmt::Display for SinkError<T> {
 
 impl<T> std::error::Error for SinkError<T> {}
 
+/// Error of [`with_cancel`](crate::cancel::CancelExt::with_cancel): the token was cancelled
+/// before the work finished.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Cancelled;
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
 /// Error of a [`JoinHandle`](crate::task::JoinHandle): the task did not produce its output.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct JoinError {

@@ -19,13 +19,18 @@
 //!
 //! # Modules
 //!
-//! - [`future`]: `future<T>` as a oneshot [`Receiver`](future::Receiver) /
+//! - [`future`] adapts `future<T>`: a oneshot [`Receiver`](future::Receiver) and
 //!   [`Sender`](future::Sender), and bridges to `futures_channel::oneshot`.
-//! - [`stream`]: `stream<T>` as a [`Stream`](futures_core::Stream) of items or batches, a
-//!   [`Sink`](futures_sink::Sink), [`AsyncRead`](futures_io::AsyncRead) /
-//!   [`AsyncWrite`](futures_io::AsyncWrite) for bytes, and a pump from any Rust stream.
-//! - [`task`]: [`spawn`](task::spawn) with a [`JoinHandle`](task::JoinHandle).
-//! - [`prelude`]: the extension traits, the front door.
+//! - [`stream`] adapts `stream<T>`: a [`Stream`](futures_core::Stream) of items or
+//!   batches, a [`Sink`](futures_sink::Sink), [`AsyncRead`](futures_io::AsyncRead) and
+//!   [`AsyncWrite`](futures_io::AsyncWrite) for bytes, a cancel-safe
+//!   [`forward`](stream::forward) and a pump from any Rust stream.
+//! - [`task`] spawns work: [`spawn`](task::spawn) with a [`JoinHandle`](task::JoinHandle),
+//!   [`JoinSet`](task::JoinSet) and [`serve`](task::serve).
+//! - [`cancel`] stops work: [`CancellationToken`](cancel::CancellationToken),
+//!   [`with_cancel`](cancel::CancelExt::with_cancel) and the export-call
+//!   [`scope`](cancel::scope).
+//! - [`prelude`] holds the extension traits, the front door.
 //!
 //! Everything here runs inside a component (`wasm32-wasip2`) under a component-model async
 //! runtime; on a native target the wit-bindgen intrinsics panic when reached.
@@ -34,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod cancel;
 mod error;
 pub mod future;
 pub mod stream;
@@ -41,6 +47,7 @@ pub mod task;
 
 /// The extension traits that adapt wit-bindgen's handles: `use wit_futures::prelude::*;`.
 pub mod prelude {
+    pub use crate::cancel::{CancelExt, CancelStreamExt};
     pub use crate::future::{FutureReaderExt, FutureWriterExt};
     pub use crate::stream::{
         ByteStreamReaderExt, ByteStreamWriterExt, StreamReaderExt, StreamWriterExt,

@@ -14,6 +14,7 @@
 mod byte_reader;
 mod byte_writer;
 mod chunk_stream;
+mod forward;
 mod item_stream;
 mod read_driver;
 mod stream_sink;
@@ -23,13 +24,13 @@ mod write_driver;
 pub use self::byte_reader::{ByteReader, DEFAULT_BYTE_CAPACITY};
 pub use self::byte_writer::{ByteWriter, DEFAULT_BYTE_SINK_CAPACITY};
 pub use self::chunk_stream::ChunkStream;
+pub use self::forward::{Forward, forward};
 pub use self::item_stream::{DEFAULT_CAPACITY, ItemStream};
 pub use self::stream_sink::{DEFAULT_SINK_CAPACITY, StreamSink};
 pub use self::try_item_stream::TryItemStream;
 pub use crate::error::SinkError;
 
 use futures_core::Stream;
-use futures_util::StreamExt;
 use wit_bindgen::{FutureReader, StreamReader, StreamWriter};
 
 use crate::task::JoinHandle;
@@ -170,8 +171,7 @@ impl<T: Send + 'static> StreamWriterExt<T> for StreamWriter<T> {
     where
         S: Stream<Item = T> + 'static,
     {
-        let sink = self.into_sink();
-        crate::task::spawn(source.map(Ok).forward(sink))
+        crate::task::spawn(forward(source, self.into_sink()))
     }
 }
 

@@ -101,6 +101,27 @@ impl<T: Send + 'static> StreamSink<T> {
         self.buffer.len()
     }
 
+    /// Buffers `item` at once, even past the capacity (no backpressure, no waiting), so a
+    /// value can be handed to the sink without ever being held by a pending future; write
+    /// it with [`flush`](futures_util::SinkExt::flush) or the next batch. Fails, handing
+    /// back every item not yet handed back with `item` last, if the reader is gone or the
+    /// sink was closed.
+    ///
+    /// ```no_run
+    /// use futures::SinkExt;
+    /// use wit_futures::prelude::*;
+    /// # async fn example(reader: wit_bindgen::FutureReader<u32>, writer: wit_bindgen::StreamWriter<u32>) {
+    /// let mut rx = reader.into_oneshot();
+    /// let mut sink = writer.into_sink();
+    /// // Cancel-safe: until the value arrives it stays in `rx`; then it is in `sink`.
+    /// sink.push((&mut rx).await.unwrap()).unwrap();
+    /// sink.flush().await.unwrap();
+    /// # }
+    /// ```
+    pub fn push(&mut self, item: T) -> Result<(), SinkError<T>> {
+        Pin::new(self).start_send(item)
+    }
+
     /// Takes the writer back with every accepted item the reader has not taken, in order.
     /// Never drops an item.
     ///

@@ -101,6 +101,11 @@ impl<T> JoinHandle<T> {
 
     /// Lets the task run on without a handle; its output is dropped.
     pub fn detach(self) {}
+
+    /// Turns this handle into one that aborts the task when dropped.
+    pub fn abort_on_drop(self) -> super::AbortOnDropHandle<T> {
+        super::AbortOnDropHandle::new(self)
+    }
 }
 
 impl<T> Unpin for JoinHandle<T> {}

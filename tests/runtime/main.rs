@@ -1,8 +1,9 @@
 //! Runtime tests: guest components (tests/guests) run in embedded wasmtime, the host playing
 //! the peer of every future and stream. One test binary, so components compile once.
 
-mod future_cancel;
+mod cancel_export;
 mod future_receiver;
 mod future_sender;
 mod stream_reader;
 mod stream_writer;
+mod task;

@@ -1,29 +1,192 @@
 //! Benchmark component: adapter vs the raw wit-bindgen code doing the same job, each timed
-//! inside the guest so the host call cost (~4 µs) does not drown the difference.
+//! inside the guest so the host call cost (~4 µs) does not drown the difference. A counting
+//! allocator reports allocations made during each timed loop.
 
 wit_bindgen::generate!({ path: "wit", world: "bench" });
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use wit_bindgen::FutureReader;
+use futures::io::{AsyncBufReadExt, AsyncReadExt};
+use futures::{SinkExt, StreamExt};
+use wit_bindgen::{FutureReader, StreamReader, StreamResult};
 use wit_futures::prelude::*;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+struct Counting;
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Times `f`, counting allocations: (nanoseconds, allocations, output).
+async fn measure<R>(f: impl AsyncFnOnce() -> R) -> (u64, u64, R) {
+    let allocs = ALLOCS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    let out = f().await;
+    let nanos = start.elapsed().as_nanos() as u64;
+    (nanos, ALLOCS.load(Ordering::Relaxed) - allocs, out)
+}
 
 struct Component;
 
 impl Guest for Component {
     async fn oneshot_recv(fs: Vec<FutureReader<u32>>, adapter: bool) -> (u64, u64) {
-        let mut sum = 0u64;
-        let start = Instant::now();
-        if adapter {
-            for f in fs {
-                sum += u64::from(f.into_oneshot().await.unwrap());
+        let (nanos, _, sum) = measure(async || {
+            let mut sum = 0u64;
+            if adapter {
+                for f in fs {
+                    sum += u64::from(f.into_oneshot().await.unwrap());
+                }
+            } else {
+                for f in fs {
+                    sum += u64::from(f.await);
+                }
             }
-        } else {
-            for f in fs {
-                sum += u64::from(f.await);
+            sum
+        })
+        .await;
+        (nanos, sum)
+    }
+
+    async fn stream_read(s: StreamReader<u32>, mode: String, cap: u32) -> (u64, u64, u64) {
+        let cap = cap as usize;
+        let (nanos, allocs, sum) = measure(async || match mode.as_str() {
+            "raw" => {
+                let mut s = s;
+                let mut sum = 0u64;
+                let mut buf = Vec::with_capacity(cap);
+                loop {
+                    let (result, b) = s.read(buf).await;
+                    sum += b.iter().map(|&v| u64::from(v)).sum::<u64>();
+                    buf = b;
+                    buf.clear();
+                    if result == StreamResult::Dropped {
+                        break sum;
+                    }
+                }
             }
-        }
-        (start.elapsed().as_nanos() as u64, sum)
+            "adapter" => {
+                let mut items = s.into_item_stream().with_capacity(cap);
+                let mut sum = 0u64;
+                while let Some(v) = items.next().await {
+                    sum += u64::from(v);
+                }
+                sum
+            }
+            "wit-bindgen" => {
+                let mut items = s.into_stream();
+                let mut sum = 0u64;
+                while let Some(v) = items.next().await {
+                    sum += u64::from(v);
+                }
+                sum
+            }
+            other => panic!("unknown mode {other}"),
+        })
+        .await;
+        (nanos, sum, allocs)
+    }
+
+    async fn stream_bytes(s: StreamReader<u8>, mode: String) -> (u64, u64, u64) {
+        const CAP: usize = 64 * 1024;
+        let sum_of = |b: &[u8]| b.iter().map(|&v| u64::from(v)).sum::<u64>();
+        let (nanos, allocs, sum) = measure(async || match mode.as_str() {
+            "raw" => {
+                let mut s = s;
+                let mut sum = 0u64;
+                let mut buf = Vec::with_capacity(CAP);
+                loop {
+                    let (result, b) = s.read(buf).await;
+                    sum += sum_of(&b);
+                    buf = b;
+                    buf.clear();
+                    if result == StreamResult::Dropped {
+                        break sum;
+                    }
+                }
+            }
+            "async-read" => {
+                let mut reader = s.into_async_read();
+                let mut buf = vec![0u8; CAP];
+                let mut sum = 0u64;
+                loop {
+                    let n = reader.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break sum;
+                    }
+                    sum += sum_of(&buf[..n]);
+                }
+            }
+            "async-buf-read" => {
+                let mut reader = s.into_async_read();
+                let mut sum = 0u64;
+                loop {
+                    let buf = reader.fill_buf().await.unwrap();
+                    if buf.is_empty() {
+                        break sum;
+                    }
+                    let n = buf.len();
+                    sum += sum_of(buf);
+                    reader.consume_unpin(n);
+                }
+            }
+            other => panic!("unknown mode {other}"),
+        })
+        .await;
+        (nanos, sum, allocs)
+    }
+
+    async fn sink_write(
+        n: u32,
+        mode: String,
+        cap: u32,
+    ) -> (StreamReader<u32>, FutureReader<(u64, u64)>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(|| (0, 0));
+        let cap = cap as usize;
+        wit_futures::task::spawn(async move {
+            let (nanos, allocs, ()) = measure(async || match mode.as_str() {
+                "raw" => {
+                    let mut tx = tx;
+                    let mut buf = Vec::with_capacity(cap);
+                    let mut next = 0;
+                    while next < n {
+                        buf.extend(next..n.min(next + cap as u32));
+                        next += buf.len() as u32;
+                        buf = tx.write_all(buf).await;
+                        assert!(buf.is_empty());
+                    }
+                }
+                "adapter" => {
+                    let mut sink = tx.into_sink().with_capacity(cap);
+                    let mut source = futures::stream::iter(0..n).map(Ok);
+                    sink.send_all(&mut source).await.unwrap();
+                    sink.close().await.unwrap();
+                }
+                other => panic!("unknown mode {other}"),
+            })
+            .await;
+            let _ = report_tx.into_sender().send((nanos, allocs)).await;
+        })
+        .detach();
+        (rx, report_rx)
     }
 }
 

@@ -167,6 +167,8 @@ pub struct Delivery {
     pub delay: Duration,
     /// Drop the writing end after this many items (the rest are never sent).
     pub end_after: Option<usize>,
+    /// Stop delivering after this many items, keeping the writing end open.
+    pub stall_after: Option<usize>,
     /// Answer every read of capacity 1 first with an empty completion (allowed by the
     /// component model for reads of one item), then with an item.
     pub empty_completions: bool,
@@ -178,6 +180,7 @@ impl Default for Delivery {
             chunks: Vec::new(),
             delay: Duration::ZERO,
             end_after: None,
+            stall_after: None,
             empty_completions: false,
         }
     }
@@ -201,6 +204,12 @@ impl Delivery {
     /// The same, dropping the writing end after `n` items.
     pub fn end_after(mut self, n: usize) -> Delivery {
         self.end_after = Some(n);
+        self
+    }
+
+    /// The same, delivering nothing more after `n` items while keeping the stream open.
+    pub fn stall_after(mut self, n: usize) -> Delivery {
+        self.stall_after = Some(n);
         self
     }
 }
@@ -274,6 +283,13 @@ impl<T: Lower + Send + Sync + Unpin + 'static> StreamProducer<Ctx> for ChunkedPr
         if room == Some(0) {
             return Poll::Ready(Ok(StreamResult::Completed));
         }
+        if me.delivery.stall_after == Some(me.delivered) {
+            return if finish {
+                Poll::Ready(Ok(StreamResult::Cancelled))
+            } else {
+                Poll::Pending
+            };
+        }
         if me.delivery.empty_completions && room == Some(1) && me.owe_empty {
             me.owe_empty = false;
             return Poll::Ready(Ok(StreamResult::Completed));
@@ -284,11 +300,11 @@ impl<T: Lower + Send + Sync + Unpin + 'static> StreamProducer<Ctx> for ChunkedPr
                 .sleep
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
             if sleep.as_mut().poll(cx).is_pending() {
-                return Poll::Ready(Ok(if finish {
-                    StreamResult::Cancelled
+                return if finish {
+                    Poll::Ready(Ok(StreamResult::Cancelled))
                 } else {
-                    return Poll::Pending;
-                }));
+                    Poll::Pending
+                };
             }
             me.sleep = None;
         }
@@ -300,8 +316,11 @@ impl<T: Lower + Send + Sync + Unpin + 'static> StreamProducer<Ctx> for ChunkedPr
         if let Some(room) = room {
             n = n.min(room);
         }
-        if let Some(end) = me.delivery.end_after {
-            n = n.min(end - me.delivered);
+        for limit in [me.delivery.end_after, me.delivery.stall_after]
+            .into_iter()
+            .flatten()
+        {
+            n = n.min(limit - me.delivered);
         }
         let mut chunk = Vec::new();
         while chunk.len() < n {
@@ -408,5 +427,67 @@ impl<T: Lift + Send + Sync + 'static> StreamConsumer<Ctx> for ChanConsumer<T> {
         } else {
             StreamResult::Completed
         }))
+    }
+}
+
+/// A `stream<T>` for the guest carrying `items`, delivered by wasmtime's own `Vec` producer
+/// (as fast as the guest reads, whole reads at a time): for benchmarks.
+pub fn stream_vec<T>(a: &Accessor<Ctx>, items: Vec<T>) -> StreamReader<T>
+where
+    T: Lower + Lift + Send + Sync + Unpin + 'static,
+{
+    a.with(|mut s| StreamReader::new(&mut s, items))
+        .expect("StreamReader::new")
+}
+
+/// Reads the guest's `stream<T>` as fast as it writes, dropping the items; resolves to how
+/// many there were, once the guest dropped its writing end. For benchmarks.
+pub async fn drain_stream<T>(a: &Accessor<Ctx>, reader: StreamReader<T>) -> usize
+where
+    T: Lift + Send + Sync + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let consumer = CountConsumer {
+        count: 0,
+        buf: Vec::new(),
+        done: Some(tx),
+    };
+    a.with(|mut s| reader.pipe(&mut s, consumer)).expect("pipe");
+    rx.await.expect("count")
+}
+
+struct CountConsumer<T> {
+    count: usize,
+    buf: Vec<T>,
+    done: Option<tokio::sync::oneshot::Sender<usize>>,
+}
+
+impl<T> Unpin for CountConsumer<T> {}
+
+impl<T> Drop for CountConsumer<T> {
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.send(self.count);
+        }
+    }
+}
+
+impl<T: Lift + Send + Sync + 'static> StreamConsumer<Ctx> for CountConsumer<T> {
+    type Item = T;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        mut store: StoreContextMut<Ctx>,
+        mut source: Source<'_, T>,
+        _finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        let offered = source.remaining(&mut store);
+        me.buf.clear();
+        me.buf.reserve(offered);
+        source.read(&mut store, &mut me.buf)?;
+        me.count += me.buf.len();
+        Poll::Ready(Ok(StreamResult::Completed))
     }
 }

@@ -6,10 +6,16 @@ wit_bindgen::generate!({ path: "../../wit", world: "cancellee" });
 use std::sync::Mutex;
 
 use exports::harness::tests::target;
-use wit_bindgen::FutureReader;
+use futures::StreamExt;
+use wit_bindgen::{FutureReader, StreamReader, StreamWriter};
+use wit_futures::cancel::{CancelExt, Cancelled, scope};
+use wit_futures::future::Recovered;
 use wit_futures::prelude::*;
+use wit_futures::task::spawn;
 
 static REPORT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static RECOVERED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static OUTPUT: Mutex<Option<StreamWriter<u32>>> = Mutex::new(None);
 
 fn report(line: String) {
     REPORT.lock().unwrap().push(line);
@@ -27,15 +33,24 @@ impl Drop for Cleanup {
 struct Callee;
 
 impl target::Guest for Callee {
-    async fn run(scenario: String, f: FutureReader<u32>) -> u32 {
+    fn open() -> StreamReader<u32> {
+        let (tx, rx) = wit_stream::new();
+        *OUTPUT.lock().unwrap() = Some(tx);
+        rx
+    }
+
+    async fn run(scenario: String, f: FutureReader<u32>, s: StreamReader<u32>) -> u32 {
         match scenario.as_str() {
             "recv" => {
+                drop(s);
+                drop(OUTPUT.lock().unwrap().take());
                 let cleanup = Cleanup("recv");
                 let v = f.into_oneshot().await.unwrap();
                 std::mem::forget(cleanup);
                 report(format!("recv: finished with {v}"));
                 v
             }
+            "pipeline" => pipeline(f, s).await,
             other => panic!("unknown scenario {other}"),
         }
     }
@@ -43,6 +58,53 @@ impl target::Guest for Callee {
     fn report() -> Vec<String> {
         std::mem::take(&mut REPORT.lock().unwrap())
     }
+
+    fn recovered() -> Vec<u32> {
+        std::mem::take(&mut RECOVERED.lock().unwrap())
+    }
+}
+
+/// Copies the future's value, then the stream's items, to the output stream. The work runs
+/// in a spawned task under the export call's scope token: when the call is cancelled, the
+/// task stops, takes back everything in flight and records it.
+async fn pipeline(f: FutureReader<u32>, s: StreamReader<u32>) -> u32 {
+    let output = OUTPUT.lock().unwrap().take().expect("open() first");
+    scope(|token| async move {
+        let task = spawn(async move {
+            let mut rx = f.into_oneshot();
+            let mut items = s.into_item_stream().with_capacity(8);
+            let mut sink = output.into_sink().with_capacity(4);
+            let mut copied = 0u32;
+            // Cancel-safe steps: each value is in `rx`, `items` or `sink` at every await.
+            let work = async {
+                sink.push((&mut rx).await.unwrap())?;
+                let mut counted = (&mut items).inspect(|_| copied += 1);
+                wit_futures::stream::forward(&mut counted, &mut sink).await
+            };
+            let outcome = work.with_cancel(&token).await;
+            match outcome {
+                Ok(_) => report(format!("pipeline: finished, {copied} items")),
+                Err(Cancelled) => {
+                    let mut recovered = Vec::new();
+                    match rx.into_inner() {
+                        Recovered::Value(v) => recovered.push(v),
+                        Recovered::Reader(_) | Recovered::Nothing => {}
+                    }
+                    let (_, unread) = items.into_inner();
+                    let (_, unsent) = sink.into_inner();
+                    report(format!(
+                        "pipeline: cancelled; cleanup ran; unread {unread:?}, unsent {unsent:?}"
+                    ));
+                    recovered.extend(unsent);
+                    recovered.extend(unread);
+                    RECOVERED.lock().unwrap().extend(recovered);
+                }
+            }
+            copied
+        });
+        task.await.unwrap()
+    })
+    .await
 }
 
 export!(Callee);

@@ -1,0 +1,174 @@
+//! `cargo bench --bench stream`: the stream adapters against the raw wit-bindgen code doing
+//! the same job, inside one guest export each, alternating, in one run. Prints medians and
+//! `name adapter/raw = ratio` lines, plus allocations per item.
+
+use wit_futures_harness::peer::{drain_stream, read_future, stream_vec};
+use wit_futures_harness::{FutureReader, Guest, StreamReader};
+
+const ITEMS: u32 = 1_000_000;
+const BYTES: usize = 100 << 20;
+const ROUNDS: usize = 9;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let mut g = Guest::new("bench-guest").await;
+    stream_read(&mut g).await;
+    stream_bytes(&mut g).await;
+    sink_write(&mut g).await;
+}
+
+/// (median nanoseconds per round, allocations of the last round)
+fn summarize(mut nanos: Vec<u64>, allocs: u64) -> (f64, u64) {
+    nanos.sort();
+    (nanos[nanos.len() / 2] as f64, allocs)
+}
+
+async fn stream_read(g: &mut Guest) {
+    let read = g.func::<(StreamReader<u32>, String, u32), ((u64, u64, u64),)>("stream-read");
+    let items: Vec<u32> = (0..ITEMS).collect();
+    let expected: u64 = items.iter().map(|&v| u64::from(v)).sum();
+    let run = async |g: &mut Guest, mode: &str, cap: u32| {
+        let ((nanos, sum, allocs),) = g
+            .run(async |a| {
+                let s = stream_vec(a, items.clone());
+                read.call_concurrent(a, (s, mode.into(), cap))
+                    .await
+                    .unwrap()
+            })
+            .await;
+        assert_eq!(sum, expected, "{mode}");
+        (nanos, allocs)
+    };
+    println!("stream_read: {ITEMS} u32 from the host, summed; median of {ROUNDS} rounds");
+    let mut ratio_at_default = 0.0;
+    let mut raw_at_default = 0.0;
+    for cap in [64, 256, 1024, 4096, 16384] {
+        let (mut raw, mut adapter) = (Vec::new(), Vec::new());
+        let (mut raw_allocs, mut adapter_allocs) = (0, 0);
+        run(g, "adapter", cap).await; // warm-up
+        for _ in 0..ROUNDS {
+            let (n, a) = run(g, "raw", cap).await;
+            raw.push(n);
+            raw_allocs = a;
+            let (n, a) = run(g, "adapter", cap).await;
+            adapter.push(n);
+            adapter_allocs = a;
+        }
+        let (raw, raw_allocs) = summarize(raw, raw_allocs);
+        let (adapter, adapter_allocs) = summarize(adapter, adapter_allocs);
+        println!(
+            "  capacity {cap:>5}: raw {:>6.2} ms, adapter {:>6.2} ms, adapter/raw {:.3}; allocations per item: raw {:.5}, adapter {:.5}",
+            raw / 1e6,
+            adapter / 1e6,
+            adapter / raw,
+            raw_allocs as f64 / f64::from(ITEMS),
+            adapter_allocs as f64 / f64::from(ITEMS),
+        );
+        if cap as usize == wit_futures::stream::DEFAULT_CAPACITY {
+            ratio_at_default = adapter / raw;
+            raw_at_default = raw;
+        }
+    }
+    let mut wit_bindgen = Vec::new();
+    for _ in 0..3 {
+        wit_bindgen.push(run(g, "wit-bindgen", 0).await.0);
+    }
+    let (wit_bindgen, _) = summarize(wit_bindgen, 0);
+    println!("  wit-bindgen into_stream(): {:.1} ms", wit_bindgen / 1e6);
+    println!("stream_read adapter/raw = {ratio_at_default:.3}");
+    println!(
+        "stream_read wit-bindgen-into_stream/adapter = {:.0}",
+        wit_bindgen / (raw_at_default * ratio_at_default)
+    );
+}
+
+async fn stream_bytes(g: &mut Guest) {
+    let read = g.func::<(StreamReader<u8>, String), ((u64, u64, u64),)>("stream-bytes");
+    let bytes: Vec<u8> = (0..BYTES).map(|i| (i % 251) as u8).collect();
+    let expected: u64 = bytes.iter().map(|&b| u64::from(b)).sum();
+    let run = async |g: &mut Guest, mode: &str| {
+        let ((nanos, sum, allocs),) = g
+            .run(async |a| {
+                let s = stream_vec(a, bytes.clone());
+                read.call_concurrent(a, (s, mode.into())).await.unwrap()
+            })
+            .await;
+        assert_eq!(sum, expected, "{mode}");
+        (nanos, allocs)
+    };
+    println!(
+        "stream_bytes: {} MiB from the host, summed; median of {ROUNDS} rounds",
+        BYTES >> 20
+    );
+    let modes = ["raw", "async-read", "async-buf-read"];
+    let mut times = vec![Vec::new(); modes.len()];
+    let mut allocs = vec![0; modes.len()];
+    for mode in modes {
+        run(g, mode).await;
+    }
+    for _ in 0..ROUNDS {
+        for (i, mode) in modes.iter().enumerate() {
+            let (n, a) = run(g, mode).await;
+            times[i].push(n);
+            allocs[i] = a;
+        }
+    }
+    let medians: Vec<f64> = times.into_iter().map(|t| summarize(t, 0).0).collect();
+    for (i, mode) in modes.iter().enumerate() {
+        println!(
+            "  {mode:<15} {:>7.2} ms, {} allocations",
+            medians[i] / 1e6,
+            allocs[i]
+        );
+    }
+    println!(
+        "stream_bytes adapter/raw = {:.3}   (AsyncRead::read into a 64 KiB buffer)",
+        medians[1] / medians[0]
+    );
+    println!(
+        "stream_bytes bufread/raw = {:.3}   (AsyncBufRead::fill_buf, no copy)",
+        medians[2] / medians[0]
+    );
+}
+
+async fn sink_write(g: &mut Guest) {
+    let write = g
+        .func::<(u32, String, u32), ((StreamReader<u32>, FutureReader<(u64, u64)>),)>("sink-write");
+    let cap = wit_futures::stream::DEFAULT_SINK_CAPACITY as u32;
+    let run = async |g: &mut Guest, mode: &str| {
+        let (count, (nanos, allocs)) = g
+            .run(async |a| {
+                let ((s, report),) = write
+                    .call_concurrent(a, (ITEMS, mode.into(), cap))
+                    .await
+                    .unwrap();
+                let count = drain_stream(a, s).await;
+                (count, read_future(a, report).await)
+            })
+            .await;
+        assert_eq!(count, ITEMS as usize, "{mode}");
+        (nanos, allocs)
+    };
+    println!("sink_write: {ITEMS} u32 to the host, batches of {cap}; median of {ROUNDS} rounds");
+    run(g, "adapter").await;
+    let (mut raw, mut adapter) = (Vec::new(), Vec::new());
+    let (mut raw_allocs, mut adapter_allocs) = (0, 0);
+    for _ in 0..ROUNDS {
+        let (n, a) = run(g, "raw").await;
+        raw.push(n);
+        raw_allocs = a;
+        let (n, a) = run(g, "adapter").await;
+        adapter.push(n);
+        adapter_allocs = a;
+    }
+    let (raw, _) = summarize(raw, 0);
+    let (adapter, _) = summarize(adapter, 0);
+    println!(
+        "  raw write_all {:.2} ms, send_all {:.2} ms; allocations per item: raw {:.5}, adapter {:.5}",
+        raw / 1e6,
+        adapter / 1e6,
+        raw_allocs as f64 / f64::from(ITEMS),
+        adapter_allocs as f64 / f64::from(ITEMS),
+    );
+    println!("sink_write adapter/raw = {:.3}", adapter / raw);
+}

@@ -1,0 +1,335 @@
+//! Test guest for the task and cancellation adapters (world `tasks` in tests/wit/tasks.wit).
+
+wit_bindgen::generate!({ path: "../../wit", world: "tasks" });
+
+use futures::StreamExt;
+use futures::future::{FusedFuture, poll_immediate};
+use wit_bindgen::{FutureReader, StreamReader, yield_async};
+use wit_futures::cancel::{CancelExt, CancelStreamExt, CancellationToken, Cancelled};
+use wit_futures::future::Recovered;
+use wit_futures::prelude::*;
+use wit_futures::task::{JoinError, JoinSet, Order, serve, spawn};
+
+struct Component;
+
+impl exports::harness::tests::probe::Guest for Component {
+    fn live_bytes() -> u64 {
+        guest_common::live_bytes()
+    }
+}
+
+async fn yields(n: u32) {
+    for _ in 0..n {
+        yield_async().await;
+    }
+}
+
+impl Guest for Component {
+    async fn group_then_drop(
+        fs: Vec<FutureReader<u32>>,
+        s: StreamReader<u32>,
+        join: u32,
+    ) -> Vec<i64> {
+        let mut set = JoinSet::new();
+        for f in fs {
+            set.spawn(async move { i64::from(f.into_oneshot().await.unwrap()) });
+        }
+        set.spawn(async move {
+            s.into_item_stream().count().await;
+            -1
+        });
+        let mut joined = Vec::new();
+        for _ in 0..join {
+            joined.push(set.join_next().await.unwrap().unwrap());
+        }
+        drop(set); // aborts the rest: their futures and stream readers are dropped
+        yield_async().await;
+        joined
+    }
+
+    async fn cancel_nested(
+        fs: Vec<FutureReader<u32>>,
+        s: StreamReader<u32>,
+        later: FutureReader<u32>,
+    ) -> Vec<String> {
+        let token = CancellationToken::new();
+        let mut set = JoinSet::new();
+        for (i, f) in fs.into_iter().enumerate() {
+            // Two levels: a child per task, a grandchild for the read.
+            let child = token.child_token().child_token();
+            set.spawn(async move {
+                let mut rx = f.into_oneshot();
+                match (&mut rx).with_cancel(&child).await {
+                    Ok(v) => format!("future {i}: {v:?}"),
+                    Err(Cancelled) => match rx.into_inner() {
+                        Recovered::Reader(_) => format!("future {i}: cancelled, reader back"),
+                        Recovered::Value(v) => format!("future {i}: cancelled, value {v} back"),
+                        Recovered::Nothing => format!("future {i}: cancelled, nothing back"),
+                    },
+                }
+            });
+        }
+        let child = token.child_token();
+        set.spawn(async move {
+            let mut items = s.into_item_stream();
+            let mut got = Vec::new();
+            let mut until = (&mut items).with_cancel(&child);
+            let mut cancelled = false;
+            while let Some(item) = until.next().await {
+                match item {
+                    Ok(v) => got.push(v),
+                    Err(Cancelled) => cancelled = true,
+                }
+            }
+            let (_, unread) = items.into_inner();
+            format!("stream: got {got:?}, cancelled {cancelled}, unread {unread:?}")
+        });
+        later.await;
+        token.cancel();
+        let mut lines = Vec::new();
+        while let Some(line) = set.join_next().await {
+            lines.push(line.unwrap());
+        }
+        lines.sort();
+        lines
+    }
+
+    async fn select_mixed(
+        f: FutureReader<u32>,
+        s: StreamReader<u32>,
+        g: FutureReader<u32>,
+    ) -> Vec<String> {
+        let mut rx = f.into_oneshot();
+        let mut items = s.into_item_stream();
+        let mut task = spawn(async move { g.await });
+        let mut out = Vec::new();
+        loop {
+            futures::select! {
+                v = rx => out.push(format!("f:{}", v.unwrap())),
+                v = items.next() => if let Some(v) = v { out.push(format!("s:{v}")) },
+                v = task => out.push(format!("task:{}", v.unwrap())),
+                complete => break,
+            }
+        }
+        out
+    }
+
+    async fn serve(
+        input: StreamReader<u32>,
+        limit: u32,
+        in_order: bool,
+        fail_every: u32,
+    ) -> (StreamReader<u32>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        let order = if in_order {
+            Order::Input
+        } else {
+            Order::Completion
+        };
+        let served = serve(input, tx, limit as usize, order, move |v: u32| async move {
+            yields(v % 7).await;
+            if fail_every != 0 && v.is_multiple_of(fail_every) {
+                Err(format!("no {v}"))
+            } else {
+                Ok(v * 2)
+            }
+        });
+        spawn(async move {
+            let s = served.await.unwrap();
+            let failures: Vec<_> = s.failures.iter().map(|(i, e)| format!("{i}:{e}")).collect();
+            let report = format!(
+                "received {}, written {}, failures {:?}, unsent {:?}",
+                s.received, s.written, failures, s.unsent
+            );
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn run_case(name: String) -> Result<String, String> {
+        match name.as_str() {
+            "join_handle_states" => join_handle_states().await,
+            "abort_on_drop_aborts" => abort_on_drop_aborts().await,
+            "join_set_joins_in_completion_order" => join_set_joins_in_completion_order().await,
+            "join_set_abort_all" => join_set_abort_all().await,
+            "scope_cancels_its_token_when_dropped" => scope_cancels_its_token_when_dropped().await,
+            "with_cancel_output_wins_when_ready" => with_cancel_output_wins_when_ready().await,
+            other => Err(format!("no case {other}")),
+        }
+    }
+}
+
+macro_rules! check_eq {
+    ($left:expr, $right:expr) => {{
+        let (l, r) = (&$left, &$right);
+        if l != r {
+            return Err(format!(
+                "line {}: {} = {:?}, expected {:?}",
+                line!(),
+                stringify!($left),
+                l,
+                r
+            ));
+        }
+    }};
+}
+
+/// A finished, a running and an aborted task, through their handles.
+async fn join_handle_states() -> Result<String, String> {
+    // Finished before it is joined.
+    let finished = spawn(async { 1 });
+    yields(2).await;
+    check_eq!(finished.is_finished(), true);
+    check_eq!(finished.is_terminated(), false);
+    let mut finished = finished;
+    check_eq!((&mut finished).await, Ok(1));
+    check_eq!(finished.is_terminated(), true);
+    check_eq!(poll_immediate(&mut finished).await, None); // fused: Pending after Ready
+
+    // Running: not finished until it is.
+    let (tx, rx) = wit_future::new(|| 0u32);
+    let mut running = spawn(async move { rx.into_oneshot().await.unwrap() + 1 });
+    yields(2).await;
+    check_eq!(running.is_finished(), false);
+    check_eq!(poll_immediate(&mut running).await, None);
+    tx.into_sender().send(41).await.unwrap();
+    check_eq!(running.await, Ok(42));
+
+    // Aborted while waiting: its read is cancelled, the handle says why.
+    let (tx, rx) = wit_future::new(|| 0u32);
+    let mut aborted = spawn(async move { rx.into_oneshot().await });
+    yields(2).await;
+    aborted.abort();
+    let result = (&mut aborted).await;
+    check_eq!(result.as_ref().map_err(JoinError::is_aborted), Err(true));
+    check_eq!(aborted.is_finished(), true);
+    // The aborted task dropped its receiver: the sender sees the reader gone.
+    check_eq!(
+        tx.into_sender().send(7).await.map_err(|e| e.into_inner()),
+        Err(7)
+    );
+    Ok("ok".into())
+}
+
+async fn abort_on_drop_aborts() -> Result<String, String> {
+    let (tx, rx) = wit_future::new(|| 0u32);
+    let handle = spawn(async move { rx.into_oneshot().await }).abort_on_drop();
+    yields(2).await;
+    drop(handle);
+    yields(2).await;
+    check_eq!(
+        tx.into_sender().send(7).await.map_err(|e| e.into_inner()),
+        Err(7)
+    );
+
+    // Detached instead: runs to the end.
+    let (tx, rx) = wit_future::new(|| 0u32);
+    let handle = spawn(async move { rx.into_oneshot().await }).abort_on_drop();
+    drop(handle.into_inner());
+    check_eq!(
+        tx.into_sender().send(8).await.map_err(|e| e.into_inner()),
+        Ok(())
+    );
+    Ok("ok".into())
+}
+
+async fn join_set_joins_in_completion_order() -> Result<String, String> {
+    let mut set = JoinSet::new();
+    for n in [5u32, 1, 3] {
+        set.spawn(async move {
+            yields(n * 2).await;
+            n
+        });
+    }
+    check_eq!(set.len(), 3);
+    let mut order = Vec::new();
+    while let Some(n) = set.join_next().await {
+        order.push(n.unwrap());
+    }
+    check_eq!(order, vec![1, 3, 5]);
+    check_eq!(set.is_empty(), true);
+    check_eq!(set.join_next().await.is_none(), true);
+    // As a stream.
+    set.spawn(async { 9 });
+    check_eq!(set.next().await.map(Result::unwrap), Some(9));
+    Ok("ok".into())
+}
+
+async fn join_set_abort_all() -> Result<String, String> {
+    let mut set = JoinSet::new();
+    let mut senders = Vec::new();
+    for _ in 0..5 {
+        let (tx, rx) = wit_future::new(|| 0u32);
+        senders.push(tx);
+        set.spawn(async move { rx.into_oneshot().await.unwrap() });
+    }
+    set.spawn(async { 100 });
+    yields(2).await;
+    set.abort_all();
+    let (mut aborted, mut finished) = (0, Vec::new());
+    while let Some(r) = set.join_next().await {
+        match r {
+            Ok(v) => finished.push(v),
+            Err(e) if e.is_aborted() => aborted += 1,
+            Err(e) => return Err(format!("{e}")),
+        }
+    }
+    check_eq!((aborted, finished), (5, vec![100]));
+    for tx in senders {
+        check_eq!(tx.into_sender().send(1).await.is_err(), true);
+    }
+    Ok("ok".into())
+}
+
+async fn scope_cancels_its_token_when_dropped() -> Result<String, String> {
+    let (token_tx, token_rx) = futures::channel::oneshot::channel();
+    let scoped = wit_futures::cancel::scope(|token| async move {
+        let _ = token_tx.send(token);
+        futures::future::pending::<()>().await
+    });
+    let mut scoped = Box::pin(scoped);
+    check_eq!(poll_immediate(&mut scoped).await, None);
+    let token = token_rx.await.unwrap();
+    let watcher = spawn({
+        let token = token.clone();
+        async move {
+            token.cancelled().await;
+            "cleanup ran"
+        }
+    });
+    check_eq!(token.is_cancelled(), false);
+    drop(scoped);
+    check_eq!(token.is_cancelled(), true);
+    check_eq!(watcher.await, Ok("cleanup ran"));
+
+    // A scope that finishes leaves its token alone.
+    let mut kept = None;
+    let out = wit_futures::cancel::scope(|token| {
+        kept = Some(token);
+        async { 5 }
+    })
+    .await;
+    check_eq!(out, 5);
+    check_eq!(kept.unwrap().is_cancelled(), false);
+    Ok("ok".into())
+}
+
+async fn with_cancel_output_wins_when_ready() -> Result<String, String> {
+    let token = CancellationToken::new();
+    token.cancel();
+    check_eq!(async { 1 }.with_cancel(&token).await, Ok(1));
+    check_eq!(
+        futures::future::pending::<u32>().with_cancel(&token).await,
+        Err(Cancelled)
+    );
+    let items: Vec<_> = futures::stream::pending::<u32>()
+        .with_cancel(&token)
+        .collect()
+        .await;
+    check_eq!(items, vec![Err(Cancelled)]);
+    Ok("ok".into())
+}
+
+export!(Component);
