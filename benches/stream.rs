@@ -11,10 +11,19 @@ const ROUNDS: usize = 9;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // `cargo bench --bench stream -- read` runs only the benchmarks whose name contains "read".
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let run = |name: &str| only.as_ref().is_none_or(|o| name.contains(o.as_str()));
     let mut g = Guest::new("bench-guest").await;
-    stream_read(&mut g).await;
-    stream_bytes(&mut g).await;
-    sink_write(&mut g).await;
+    if run("stream_read") {
+        stream_read(&mut g).await;
+    }
+    if run("stream_bytes") {
+        stream_bytes(&mut g).await;
+    }
+    if run("sink_write") {
+        sink_write(&mut g).await;
+    }
 }
 
 /// (median nanoseconds per round, allocations of the last round)
@@ -57,11 +66,10 @@ async fn stream_read(g: &mut Guest) {
         let (raw, raw_allocs) = summarize(raw, raw_allocs);
         let (adapter, adapter_allocs) = summarize(adapter, adapter_allocs);
         println!(
-            "  capacity {cap:>5}: raw {:>6.2} ms, adapter {:>6.2} ms, adapter/raw {:.3}; allocations per item: raw {:.5}, adapter {:.5}",
+            "  capacity {cap:>5}: raw {:>6.2} ms, adapter {:>6.2} ms, adapter/raw {:.3}; allocations: raw {raw_allocs}, adapter {adapter_allocs} ({:.6} per item)",
             raw / 1e6,
             adapter / 1e6,
             adapter / raw,
-            raw_allocs as f64 / f64::from(ITEMS),
             adapter_allocs as f64 / f64::from(ITEMS),
         );
         if cap as usize == wit_futures::stream::DEFAULT_CAPACITY {
@@ -69,13 +77,41 @@ async fn stream_read(g: &mut Guest) {
             raw_at_default = raw;
         }
     }
+    let (mut raw, mut chunks) = (Vec::new(), Vec::new());
+    let cap = wit_futures::stream::DEFAULT_CAPACITY as u32;
+    for _ in 0..ROUNDS {
+        raw.push(run(g, "raw", cap).await.0);
+        chunks.push(run(g, "chunks", cap).await.0);
+    }
+    let (raw, _) = summarize(raw, 0);
+    let (chunks, _) = summarize(chunks, 0);
+    println!(
+        "  capacity {cap:>5}: raw {:>6.2} ms, into_chunk_stream {:>6.2} ms, chunks/raw {:.3}",
+        raw / 1e6,
+        chunks / 1e6,
+        chunks / raw
+    );
+    let mut iter = Vec::new();
+    for _ in 0..ROUNDS {
+        iter.push(run(g, "vec-iter-stream", cap).await.0);
+    }
+    println!(
+        "  for scale: futures::stream::iter over a Vec of the same items, polled the same way: {:.2} ms",
+        summarize(iter, 0).0 / 1e6
+    );
     let mut wit_bindgen = Vec::new();
     for _ in 0..3 {
         wit_bindgen.push(run(g, "wit-bindgen", 0).await.0);
     }
     let (wit_bindgen, _) = summarize(wit_bindgen, 0);
     println!("  wit-bindgen into_stream(): {:.1} ms", wit_bindgen / 1e6);
-    println!("stream_read adapter/raw = {ratio_at_default:.3}");
+    println!(
+        "stream_read adapter/raw = {ratio_at_default:.3}   (into_item_stream, one item per poll)"
+    );
+    println!(
+        "stream_read chunks/raw = {:.3}   (into_chunk_stream, one batch per poll)",
+        chunks / raw
+    );
     println!(
         "stream_read wit-bindgen-into_stream/adapter = {:.0}",
         wit_bindgen / (raw_at_default * ratio_at_default)
@@ -161,14 +197,29 @@ async fn sink_write(g: &mut Guest) {
         adapter.push(n);
         adapter_allocs = a;
     }
+    let mut chunks = Vec::new();
+    for _ in 0..ROUNDS {
+        chunks.push(run(g, "chunks").await.0);
+    }
+    let (chunks, _) = summarize(chunks, 0);
     let (raw, _) = summarize(raw, 0);
     let (adapter, _) = summarize(adapter, 0);
     println!(
-        "  raw write_all {:.2} ms, send_all {:.2} ms; allocations per item: raw {:.5}, adapter {:.5}",
+        "  raw write_all {:.2} ms, into_sink + send_all {:.2} ms, into_chunk_sink {:.2} ms",
         raw / 1e6,
         adapter / 1e6,
-        raw_allocs as f64 / f64::from(ITEMS),
+        chunks / 1e6
+    );
+    println!(
+        "  allocations: raw {raw_allocs}, into_sink {adapter_allocs} ({:.6} per item)",
         adapter_allocs as f64 / f64::from(ITEMS),
     );
-    println!("sink_write adapter/raw = {:.3}", adapter / raw);
+    println!(
+        "sink_write adapter/raw = {:.3}   (into_sink + send_all, one item per start_send)",
+        adapter / raw
+    );
+    println!(
+        "sink_write chunks/raw = {:.3}   (into_chunk_sink, one batch per start_send)",
+        chunks / raw
+    );
 }

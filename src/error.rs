@@ -52,6 +52,10 @@ impl<T> SinkError<T> {
         self.unsent.push(item);
     }
 
+    pub(crate) fn extend(&mut self, items: Vec<T>) {
+        self.unsent.extend(items);
+    }
+
     /// The items that were not delivered.
     pub fn unsent(&self) -> &[T] {
         &self.unsent

@@ -1,7 +1,6 @@
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::collections::VecDeque;
 
 use futures_core::stream::{FusedStream, Stream};
 use wit_bindgen::{StreamReader, StreamResult};
@@ -49,8 +48,9 @@ pub const DEFAULT_CAPACITY: usize = 4096;
 /// ```
 pub struct ItemStream<T: Send + 'static> {
     driver: Option<ReadDriver<T>>,
-    /// Items read and not yet handed out.
-    items: VecDeque<T>,
+    /// Items read and not yet handed out, in reverse order: handing one out is a `pop`, and
+    /// the emptied buffer is the next read's buffer (no allocation per read or per item).
+    items: Vec<T>,
     capacity: usize,
     /// The writer dropped its end and every item was handed out.
     ended: bool,
@@ -63,7 +63,7 @@ impl<T: Send + 'static> ItemStream<T> {
     pub(crate) fn new(reader: StreamReader<T>) -> Self {
         Self {
             driver: Some(ReadDriver::new(reader)),
-            items: VecDeque::new(),
+            items: Vec::new(),
             capacity: DEFAULT_CAPACITY,
             ended: false,
         }
@@ -108,11 +108,43 @@ impl<T: Send + 'static> ItemStream<T> {
     pub fn into_inner(mut self) -> (StreamReader<T>, Vec<T>) {
         let driver = self.driver.take().expect("ItemStream without its driver");
         let (reader, last) = driver.into_reader();
-        let mut unread = Vec::from(core::mem::take(&mut self.items));
+        let mut unread = core::mem::take(&mut self.items);
+        unread.reverse();
         if let Some((_, raced_in)) = last {
             unread.extend(raced_in);
         }
         (reader, unread)
+    }
+}
+
+impl<T: Send + 'static> ItemStream<T> {
+    /// The buffer is empty: reads the next batch (or reports the end). Kept out of line so
+    /// that `poll_next`'s per-item path stays small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn poll_read_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        loop {
+            if let Some(item) = self.items.pop() {
+                return Poll::Ready(Some(item));
+            }
+            if self.ended {
+                return Poll::Ready(None);
+            }
+            let driver = self.driver.as_mut().expect("ItemStream without its driver");
+            let mut buf = None;
+            if !driver.in_flight() {
+                let mut next = core::mem::take(&mut self.items);
+                if next.capacity() > self.capacity {
+                    next.shrink_to(self.capacity);
+                }
+                next.reserve_exact(self.capacity);
+                buf = Some(next);
+            }
+            let (result, mut read) = core::task::ready!(driver.poll_read(cx, &mut buf));
+            // A read can complete with zero items; the loop then reads again.
+            self.ended = matches!(result, StreamResult::Dropped);
+            read.reverse();
+            self.items = read;
+        }
     }
 }
 
@@ -122,31 +154,11 @@ impl<T: Send + 'static> Stream for ItemStream<T> {
     /// Returns `Ready(Some(item))` while items are buffered or arrive, `Ready(None)` once
     /// the writer dropped its end (and forever after), `Pending` while a read waits (only
     /// the most recent waker is woken).
+    #[inline]
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = &mut *self;
-        loop {
-            if let Some(item) = this.items.pop_front() {
-                return Poll::Ready(Some(item));
-            }
-            if this.ended {
-                return Poll::Ready(None);
-            }
-            let driver = this.driver.as_mut().expect("ItemStream without its driver");
-            let mut buf = None;
-            if !driver.in_flight() {
-                // The emptied queue's allocation becomes the next read buffer: VecDeque <-> Vec
-                // conversions of an empty or fresh buffer neither copy nor allocate.
-                let mut next = Vec::from(core::mem::take(&mut this.items));
-                if next.capacity() > this.capacity {
-                    next.shrink_to(this.capacity);
-                }
-                next.reserve_exact(this.capacity);
-                buf = Some(next);
-            }
-            let (result, read) = core::task::ready!(driver.poll_read(cx, &mut buf));
-            // A read can complete with zero items; the loop then reads again.
-            this.ended = matches!(result, StreamResult::Dropped);
-            this.items = VecDeque::from(read);
+        match self.items.pop() {
+            Some(item) => Poll::Ready(Some(item)),
+            None => self.poll_read_batch(cx),
         }
     }
 

@@ -13,6 +13,7 @@
 
 mod byte_reader;
 mod byte_writer;
+mod chunk_sink;
 mod chunk_stream;
 mod forward;
 mod item_stream;
@@ -23,6 +24,7 @@ mod write_driver;
 
 pub use self::byte_reader::{ByteReader, DEFAULT_BYTE_CAPACITY};
 pub use self::byte_writer::{ByteWriter, DEFAULT_BYTE_SINK_CAPACITY};
+pub use self::chunk_sink::ChunkSink;
 pub use self::chunk_stream::ChunkStream;
 pub use self::forward::{Forward, forward};
 pub use self::item_stream::{DEFAULT_CAPACITY, ItemStream};
@@ -138,6 +140,19 @@ pub trait StreamWriterExt<T: Send + 'static>: Sized {
     /// ```
     fn into_sink(self) -> StreamSink<T>;
 
+    /// The writer as a [`Sink`](futures_sink::Sink) of batches, each written whole.
+    ///
+    /// ```no_run
+    /// use futures::SinkExt;
+    /// use wit_futures::prelude::*;
+    /// # async fn example(writer: wit_bindgen::StreamWriter<u32>) {
+    /// let mut sink = writer.into_chunk_sink();
+    /// sink.send((0..4096).collect()).await.unwrap();
+    /// sink.close().await.unwrap();
+    /// # }
+    /// ```
+    fn into_chunk_sink(self) -> ChunkSink<T>;
+
     /// Spawns a task that writes every item of `source` into the stream, with backpressure,
     /// then drops the writer so the reader sees the end.
     ///
@@ -165,6 +180,10 @@ pub trait StreamWriterExt<T: Send + 'static>: Sized {
 impl<T: Send + 'static> StreamWriterExt<T> for StreamWriter<T> {
     fn into_sink(self) -> StreamSink<T> {
         StreamSink::new(self)
+    }
+
+    fn into_chunk_sink(self) -> ChunkSink<T> {
+        ChunkSink::new(self)
     }
 
     fn spawn_forward<S>(self, source: S) -> JoinHandle<Result<(), SinkError<T>>>

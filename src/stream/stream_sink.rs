@@ -61,6 +61,11 @@ pub struct StreamSink<T: Send + 'static> {
     /// The emptied buffer of the last finished write, for reuse.
     spare: Option<Vec<T>>,
     capacity: usize,
+    /// `poll_ready` is `Ready` at once while the buffer holds fewer items: `capacity`, or
+    /// `usize::MAX` once the sink stopped accepting (then `start_send` reports why).
+    ready_below: usize,
+    /// Neither failed nor closed: `start_send` buffers.
+    accepting: bool,
     /// The reader is gone.
     failed: bool,
     /// Items not delivered and not yet handed back in an error.
@@ -77,6 +82,8 @@ impl<T: Send + 'static> StreamSink<T> {
             buffer: Vec::new(),
             spare: None,
             capacity: DEFAULT_SINK_CAPACITY,
+            ready_below: DEFAULT_SINK_CAPACITY,
+            accepting: true,
             failed: false,
             unreported: Vec::new(),
         }
@@ -92,6 +99,9 @@ impl<T: Send + 'static> StreamSink<T> {
     /// ```
     pub fn with_capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        if self.accepting {
+            self.ready_below = self.capacity;
+        }
         self
     }
 
@@ -172,6 +182,34 @@ impl<T: Send + 'static> StreamSink<T> {
         self.buffer.extend_from_slice(items);
     }
 
+    /// For [`ChunkSink`](super::ChunkSink): `Ready` once a new chunk can be taken, handing a
+    /// buffered chunk to a write first (one chunk in flight, one waiting).
+    pub(crate) fn poll_ready_for_chunk(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.accepting && !self.buffer.is_empty() {
+            core::task::ready!(self.poll_idle(cx));
+            if self.accepting {
+                self.start_write(cx);
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// For [`ChunkSink`](super::ChunkSink): takes `chunk` as the buffer (no copy if the buffer
+    /// is empty), or refuses it if the sink stopped accepting.
+    pub(crate) fn push_chunk(&mut self, mut chunk: Vec<T>) -> Result<(), SinkError<T>> {
+        if !self.accepting {
+            let mut error = self.take_error();
+            error.extend(chunk);
+            return Err(error);
+        }
+        if self.buffer.is_empty() {
+            self.buffer = chunk;
+        } else {
+            self.buffer.append(&mut chunk);
+        }
+        Ok(())
+    }
+
     /// Waits until no write is in flight (or the reader is gone).
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if let Some(driver) = self.driver.as_mut()
@@ -193,11 +231,39 @@ impl<T: Send + 'static> StreamSink<T> {
         }
     }
 
+    /// `poll_ready` with a full buffer: waits for the batch in flight, then hands this one to
+    /// a write. Out of line so that the per-item path inlines into the caller's loop.
+    #[inline(never)]
+    fn poll_ready_full(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SinkError<T>>> {
+        core::task::ready!(self.poll_idle(cx));
+        if self.accepting {
+            self.start_write(cx);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// `start_send` on a sink that stopped accepting: the error, with `item` last.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&mut self, item: T) -> SinkError<T> {
+        let mut error = self.take_error();
+        error.push(item);
+        error
+    }
+
+    /// The sink takes no more items: `poll_ready` lets callers through to `start_send`,
+    /// which reports why.
+    fn stop_accepting(&mut self) {
+        self.accepting = false;
+        self.ready_below = usize::MAX;
+    }
+
     fn finish_write(&mut self, written: Written<T>) {
         if written.reader_gone {
             // Everything accepted and not taken: the rest of the failed batch, then the
             // buffer, in order.
             self.failed = true;
+            self.stop_accepting();
             self.unreported = written.unsent;
             self.unreported.append(&mut self.buffer);
         } else {
@@ -213,35 +279,25 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
     /// `Ready(Ok(()))` while the buffer has room, once a full buffer could be handed to a
     /// write, or once the reader is gone (the error comes from the next call that can carry
     /// items back); `Pending` otherwise. Never `Ready(Err(_))`.
+    #[inline]
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
-        if this.failed || this.driver.is_none() {
+        if this.buffer.len() < this.ready_below {
             return Poll::Ready(Ok(()));
         }
-        if this.buffer.len() < this.capacity {
-            if this.buffer.capacity() == 0 {
-                this.buffer.reserve_exact(this.capacity);
-            }
-            return Poll::Ready(Ok(()));
-        }
-        core::task::ready!(this.poll_idle(cx));
-        if !this.failed {
-            this.start_write(cx);
-        }
-        Poll::Ready(Ok(()))
+        this.poll_ready_full(cx)
     }
 
     /// Buffers `item`. If the reader is gone (or the sink was closed), fails with every item
     /// not yet handed back, `item` last.
+    #[inline]
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
         let this = self.get_mut();
-        if this.failed || this.driver.is_none() {
-            let mut error = this.take_error();
-            error.push(item);
-            return Err(error);
+        if this.accepting {
+            this.buffer.push(item);
+            return Ok(());
         }
-        this.buffer.push(item);
-        Ok(())
+        Err(this.refuse(item))
     }
 
     /// `Ready(Ok(()))` once the reader took every accepted item, `Ready(Err(_))` with the
@@ -269,6 +325,7 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
         if let Some(driver) = this.driver.take() {
             drop(driver.into_writer());
         }
+        this.stop_accepting();
         Poll::Ready(match flushed {
             Err(e) if e.unsent().is_empty() => Ok(()),
             other => other,

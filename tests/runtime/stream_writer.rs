@@ -71,6 +71,52 @@ async fn reader_dropped_mid_stream_gives_back_exactly_the_unsent_items() {
 }
 
 #[tokio::test]
+async fn chunk_sink_delivers_whole_batches_and_gives_back_exactly_the_unsent_items() {
+    let mut g = Guest::new(GUEST).await;
+    let write_chunks =
+        g.func::<(Vec<u32>, u32), ((StreamReader<u32>, FutureReader<String>),)>("write-chunks");
+    let items: Vec<u32> = (0..1000).collect();
+    for (chunk, per_write, stop) in [
+        (100, 0, None),
+        (7, 3, None),
+        (64, 5, Some(333)),
+        (1000, 0, Some(0)),
+        (1, 0, Some(999)),
+    ] {
+        let (received, report) = g
+            .run(async |a| {
+                let ((s, report),) = write_chunks
+                    .call_concurrent(a, (items.clone(), chunk))
+                    .await
+                    .unwrap();
+                let intake = Intake {
+                    per_write,
+                    stop_after: stop,
+                    ..Intake::default()
+                };
+                let received = read_stream(a, s, intake).await;
+                (received, read_future(a, report).await)
+            })
+            .await;
+        match stop {
+            None => {
+                assert_eq!(received, items, "chunk {chunk}");
+                assert_eq!(report, "closed");
+            }
+            Some(stop) => {
+                assert_eq!(received, items[..stop], "chunk {chunk}");
+                assert_eq!(
+                    report,
+                    format!("reader dropped; unsent {:?}", &items[stop..]),
+                    "chunk {chunk}"
+                );
+            }
+        }
+        g.assert_nothing_open().await;
+    }
+}
+
+#[tokio::test]
 async fn heap_items_through_the_sink_leak_nothing_even_when_unsent() {
     let mut g = Guest::new(GUEST).await;
     let write_strings = g

@@ -14,6 +14,7 @@ use wit_bindgen::{FutureReader, StreamReader, StreamResult};
 use wit_futures::prelude::*;
 
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static ITER_NANOS: AtomicU64 = AtomicU64::new(0);
 
 struct Counting;
 
@@ -90,6 +91,34 @@ impl Guest for Component {
                 }
                 sum
             }
+            "vec-iter-stream" => {
+                // Not an adapter: the cost of one poll per item for an in-memory stream.
+                let mut all = Vec::new();
+                let mut s = s;
+                loop {
+                    let (result, b) = s.read(Vec::with_capacity(cap)).await;
+                    all.extend(b);
+                    if result == StreamResult::Dropped {
+                        break;
+                    }
+                }
+                let start_items = Instant::now();
+                let mut items = futures::stream::iter(all);
+                let mut sum = 0u64;
+                while let Some(v) = items.next().await {
+                    sum += u64::from(v);
+                }
+                ITER_NANOS.store(start_items.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                sum
+            }
+            "chunks" => {
+                let mut chunks = s.into_chunk_stream().with_capacity(cap);
+                let mut sum = 0u64;
+                while let Some(chunk) = chunks.next().await {
+                    sum += chunk.iter().map(|&v| u64::from(v)).sum::<u64>();
+                }
+                sum
+            }
             "wit-bindgen" => {
                 let mut items = s.into_stream();
                 let mut sum = 0u64;
@@ -101,6 +130,11 @@ impl Guest for Component {
             other => panic!("unknown mode {other}"),
         })
         .await;
+        let nanos = if mode == "vec-iter-stream" {
+            ITER_NANOS.load(Ordering::Relaxed)
+        } else {
+            nanos
+        };
         (nanos, sum, allocs)
     }
 
@@ -153,6 +187,40 @@ impl Guest for Component {
         (nanos, sum, allocs)
     }
 
+    async fn spawn_join(n: u32, adapter: bool) -> (u64, u64, u64) {
+        let (nanos, allocs, sum) = measure(async || {
+            let mut sum = 0u64;
+            if adapter {
+                let handles: Vec<_> = (0..n)
+                    .map(|i| {
+                        wit_futures::task::spawn(async move {
+                            wit_bindgen::yield_async().await;
+                            u64::from(i)
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    sum += h.await.unwrap();
+                }
+            } else {
+                let handles: Vec<_> = (0..n)
+                    .map(|i| {
+                        wit_bindgen::spawn_local(async move {
+                            wit_bindgen::yield_async().await;
+                            u64::from(i)
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    sum += h.await.unwrap();
+                }
+            }
+            sum
+        })
+        .await;
+        (nanos, sum, allocs)
+    }
+
     async fn sink_write(
         n: u32,
         mode: String,
@@ -173,6 +241,16 @@ impl Guest for Component {
                         buf = tx.write_all(buf).await;
                         assert!(buf.is_empty());
                     }
+                }
+                "chunks" => {
+                    let batches = futures::stream::iter((0..n).step_by(cap)).map(|start| {
+                        let mut batch = Vec::with_capacity(cap);
+                        batch.extend(start..n.min(start + cap as u32));
+                        batch
+                    });
+                    wit_futures::stream::forward(batches, tx.into_chunk_sink())
+                        .await
+                        .unwrap();
                 }
                 "adapter" => {
                     let mut sink = tx.into_sink().with_capacity(cap);

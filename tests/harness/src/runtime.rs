@@ -149,9 +149,18 @@ impl Guest {
         R: ComponentNamedList + Lift + Send + Sync + 'static,
     {
         let func = self.func::<P, R>(name);
+        self.call_func(func, params).await
+    }
+
+    /// Calls `func` with `params` and waits for its result.
+    pub async fn call_func<P, R>(&mut self, func: TypedFunc<P, R>, params: P) -> R
+    where
+        P: ComponentNamedList + Lower + Send + Sync + 'static,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
         self.run(async move |a| func.call_concurrent(a, params).await)
             .await
-            .unwrap_or_else(|e| panic!("calling {name}: {e:?}"))
+            .unwrap_or_else(|e| panic!("calling an export: {e:?}"))
     }
 
     /// Runs the event loop until every guest task has finished, including work that goes

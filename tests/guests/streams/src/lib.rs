@@ -203,6 +203,30 @@ impl Guest for Component {
         (rx, report_rx)
     }
 
+    async fn write_chunks(
+        items: Vec<u32>,
+        chunk: u32,
+    ) -> (StreamReader<u32>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        spawn(async move {
+            let chunks: Vec<Vec<u32>> = items.chunks(chunk as usize).map(<[u32]>::to_vec).collect();
+            let mut source = futures::stream::iter(chunks);
+            let report = match wit_futures::stream::forward(&mut source, tx.into_chunk_sink()).await
+            {
+                Ok(()) => "closed".to_string(),
+                Err(e) => {
+                    let mut unsent = e.into_unsent();
+                    unsent.extend(source.collect::<Vec<_>>().await.concat());
+                    format!("reader dropped; unsent {unsent:?}")
+                }
+            };
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
     async fn write_strings(
         items: Vec<String>,
         cap: u32,

@@ -1,0 +1,168 @@
+//! Runs the example components (examples/) with the host playing their peers. Used by
+//! `cargo run --example demo`, which prints the lines, and by the tests, which check them.
+
+use std::time::{Duration, Instant};
+
+use crate::peer::{Delivery, Intake, future_after, future_never, read_future, read_stream, stream};
+use crate::{FutureReader, Guest, StreamReader};
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// One scenario of an example: its name and what the component reported.
+pub struct Run {
+    /// The scenario.
+    pub scenario: String,
+    /// What the component did.
+    pub lines: Vec<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// examples/select-race: two replicas, a deadline and a cancel signal with different
+/// timings. Each scenario's single line is the race's outcome.
+pub async fn select_race() -> Vec<Run> {
+    let mut g = Guest::new("example-select-race").await;
+    type Args = (
+        FutureReader<String>,
+        FutureReader<String>,
+        FutureReader<u32>,
+        FutureReader<u32>,
+    );
+    let race = g.func::<Args, (String,)>("race");
+    // (name, replica a answers after, replica b after, deadline, cancel after); None: never
+    let scenarios = [
+        ("b is faster", Some(40), Some(10), 100, None),
+        ("both answer at once", Some(10), Some(10), 100, None),
+        ("both too slow", Some(300), None, 30, None),
+        ("host cancels", Some(300), Some(300), 200, Some(20)),
+    ];
+    let mut runs = Vec::new();
+    for (name, a_ms, b_ms, deadline_ms, cancel_ms) in scenarios {
+        let start = Instant::now();
+        let (outcome,) = g
+            .run(async |acc| {
+                let answer = |after: Option<u64>, text: &str| match after {
+                    Some(after) => future_after(acc, ms(after), text.to_string()),
+                    None => future_never(acc).0,
+                };
+                let cancel = match cancel_ms {
+                    Some(after) => future_after(acc, ms(after), 0),
+                    None => future_never(acc).0,
+                };
+                let args = (
+                    answer(a_ms, "42 (from a)"),
+                    answer(b_ms, "42 (from b)"),
+                    future_after(acc, ms(deadline_ms), deadline_ms as u32),
+                    cancel,
+                );
+                race.call_concurrent(acc, args).await.unwrap()
+            })
+            .await;
+        runs.push(Run {
+            scenario: name.into(),
+            lines: vec![outcome],
+            elapsed: start.elapsed(),
+        });
+    }
+    g.assert_nothing_open().await;
+    runs
+}
+
+/// The log lines examples/stream-pipeline reads.
+pub const LOG: &[&str] = &[
+    "info: starting",
+    "error: disk full",
+    "info: retrying",
+    "error: disk still full",
+    "warn: giving up soon",
+    "error: gave up",
+];
+
+/// examples/stream-pipeline: the log lines go in (in small, delayed chunks), the numbered
+/// errors come out (read slowly), then the summary.
+pub async fn stream_pipeline() -> Vec<Run> {
+    let mut g = Guest::new("example-stream-pipeline").await;
+    let errors = g
+        .func::<(StreamReader<String>,), ((StreamReader<String>, FutureReader<String>),)>("errors");
+    let start = Instant::now();
+    let lines = g
+        .run(async |a| {
+            let log = LOG.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+            let (input, _) = stream(a, log, Delivery::chunks(&[2, 1]).delay(ms(2)));
+            let ((output, summary),) = errors.call_concurrent(a, (input,)).await.unwrap();
+            let intake = Intake {
+                per_write: 1,
+                ..Intake::default()
+            };
+            let mut lines = read_stream(a, output, intake).await;
+            lines.push(read_future(a, summary).await);
+            lines
+        })
+        .await;
+    g.assert_nothing_open().await;
+    vec![Run {
+        scenario: format!("{} log lines", LOG.len()),
+        lines,
+        elapsed: start.elapsed(),
+    }]
+}
+
+/// examples/fan-out: five jobs whose inputs arrive at different times; the deadline passes
+/// before the last two.
+pub async fn fan_out() -> Vec<Run> {
+    let mut g = Guest::new("example-fan-out").await;
+    let squares = g.func::<(Vec<FutureReader<u32>>, FutureReader<u32>), (Vec<String>,)>("squares");
+    let start = Instant::now();
+    let lines = g
+        .run(async |a| {
+            // (value, arrives after ms)
+            let inputs = [(3, 30), (4, 10), (5, 50), (6, 400), (7, 500)];
+            let inputs = inputs
+                .iter()
+                .map(|&(v, after)| future_after(a, ms(after), v))
+                .collect();
+            let deadline = future_after(a, ms(150), 150);
+            squares
+                .call_concurrent(a, (inputs, deadline))
+                .await
+                .unwrap()
+                .0
+        })
+        .await;
+    g.assert_nothing_open().await;
+    vec![Run {
+        scenario: "5 jobs, deadline at 150 ms".into(),
+        lines,
+        elapsed: start.elapsed(),
+    }]
+}
+
+/// examples/byte-copy: 1 MiB in odd-sized chunks, copied back. Lines: the byte count the
+/// component reports, and whether the copy matches.
+pub async fn byte_copy() -> Vec<Run> {
+    let mut g = Guest::new("example-byte-copy").await;
+    let copy = g.func::<(StreamReader<u8>,), ((StreamReader<u8>, FutureReader<u64>),)>("copy");
+    let data: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(31) >> 3) as u8)
+        .collect();
+    let start = Instant::now();
+    let (copied, count) = g
+        .run(async |a| {
+            let (input, _) = stream(a, data.clone(), Delivery::chunks(&[1000, 1, 65536, 7]));
+            let ((output, count),) = copy.call_concurrent(a, (input,)).await.unwrap();
+            let copied = read_stream(a, output, Intake::default()).await;
+            (copied, read_future(a, count).await)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    vec![Run {
+        scenario: "1 MiB".into(),
+        lines: vec![
+            format!("copied {count} bytes"),
+            format!("output identical to input: {}", copied == data),
+        ],
+        elapsed: start.elapsed(),
+    }]
+}

@@ -1,0 +1,69 @@
+//! Runs every example component the way `cargo run --example demo` does, and checks what it
+//! reports.
+
+use wit_futures_harness::examples;
+
+#[tokio::test]
+async fn select_race_example() {
+    let runs = examples::select_race().await;
+    let outcome = |i: usize| runs[i].lines[0].as_str();
+    assert_eq!(
+        outcome(0),
+        "replica b answered first: 42 (from b); replica a hung up"
+    );
+    // Both answers arrive together: either wins, and the other is kept, not dropped.
+    assert!(
+        [
+            "replica a answered first: 42 (from a); replica b had answered too: 42 (from b)",
+            "replica b answered first: 42 (from b); replica a had answered too: 42 (from a)",
+        ]
+        .contains(&outcome(1)),
+        "{}",
+        outcome(1)
+    );
+    assert_eq!(
+        outcome(2),
+        "deadline of 30 ms passed, no answer; replica a hung up; replica b hung up"
+    );
+    assert_eq!(
+        outcome(3),
+        "cancelled by the host; replica a hung up; replica b hung up"
+    );
+}
+
+#[tokio::test]
+async fn stream_pipeline_example() {
+    let runs = examples::stream_pipeline().await;
+    assert_eq!(
+        runs[0].lines,
+        [
+            "#1: ERROR: DISK FULL",
+            "#2: ERROR: DISK STILL FULL",
+            "#3: ERROR: GAVE UP",
+            "read 6 lines, kept 3",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn fan_out_example() {
+    let runs = examples::fan_out().await;
+    assert_eq!(
+        runs[0].lines,
+        [
+            "job 1: 4^2 = 16",
+            "job 0: 3^2 = 9",
+            "job 2: 5^2 = 25",
+            "deadline: aborted 2 jobs still waiting",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn byte_copy_example() {
+    let runs = examples::byte_copy().await;
+    assert_eq!(
+        runs[0].lines,
+        ["copied 1048576 bytes", "output identical to input: true"]
+    );
+}
