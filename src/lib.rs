@@ -33,7 +33,36 @@
 //! - [`prelude`] holds the extension traits, the front door.
 //!
 //! Everything here runs inside a component (`wasm32-wasip2`) under a component-model async
-//! runtime; on a native target the wit-bindgen intrinsics panic when reached.
+//! runtime; on a native target the wit-bindgen intrinsics panic when reached. Spawning
+//! needs a component-model task (an async export or `wit_bindgen::block_on`).
+//!
+//! # `select!` and cancel safety
+//!
+//! Every future and stream in this crate is `Unpin` and fused, so `futures::select!` takes
+//! `&mut` to it directly, with no `.fuse()` or `pin_mut!`. What a dropped call (a `select!`
+//! branch that lost, a `with_cancel` that fired, an aborted task) loses:
+//!
+//! | call | cancel-safe | if dropped before it completes |
+//! |---|---|---|
+//! | [`Receiver`](future::Receiver) polled through `&mut` | yes | nothing: the read stays in flight in the receiver; the value comes out of a later poll, `try_recv`, `close` or `into_inner` |
+//! | [`Receiver`](future::Receiver) by value | — | the receiver is dropped, with a value that had arrived (as a `futures_channel` receiver); `into_inner` keeps it |
+//! | [`Sender::send`](future::Sender::send) → [`Send`](future::Send) | yes | nothing: a spawned task finishes the write and the reader gets the value, never the default; [`Send::cancel`](future::Send::cancel) takes it back instead |
+//! | [`Sender::spawn_send`](future::Sender::spawn_send), [`into_channel`](future::Sender::into_channel) | yes | the task runs on (the handle detaches) |
+//! | `next()` on [`ItemStream`](stream::ItemStream), [`ChunkStream`](stream::ChunkStream), [`TryItemStream`](stream::TryItemStream) | yes | nothing: a read in flight stays in flight, read items stay buffered; `into_inner` returns them with the reader |
+//! | `read` / `fill_buf` on [`ByteReader`](stream::ByteReader) | yes | nothing: unread bytes stay buffered |
+//! | `poll_ready` / `poll_flush` / `poll_close` of [`StreamSink`](stream::StreamSink), [`ChunkSink`](stream::ChunkSink) | yes | nothing: accepted items stay in the sink; `into_inner` returns them |
+//! | `SinkExt::send` / `feed` / `send_all`, `StreamExt::forward` (futures-util) | **no** | the one item the future holds while it waits for room (futures-util's design, with any sink); use [`StreamSink::push`](stream::StreamSink::push) + `flush`, or [`stream::forward`] |
+//! | [`stream::forward`] | yes | nothing: every item is still in the source or already in the sink |
+//! | `write` / `flush` / `close` on [`ByteWriter`](stream::ByteWriter) | yes | nothing: accepted bytes stay in the writer |
+//! | [`JoinHandle`](task::JoinHandle) polled through `&mut` | yes | nothing: the output stays in the handle; dropping the handle detaches the task |
+//! | [`AbortOnDropHandle`](task::AbortOnDropHandle) | yes | dropping it aborts the task |
+//! | [`JoinSet::join_next`](task::JoinSet::join_next) | yes | nothing: the task stays in the set; dropping the set aborts its tasks |
+//! | [`CancellationToken::cancelled`](cancel::CancellationToken::cancelled) | yes | nothing |
+//! | [`with_cancel`](cancel::CancelExt::with_cancel) | as the inner future | the inner future (wrap `&mut adapter` to keep the adapter) |
+//! | [`scope`](cancel::scope) | — | dropping it cancels the scope's token: that is its purpose |
+//!
+//! Reads and writes cancelled this way go through wit-bindgen's own cancellation: the peer
+//! sees the read or write cancelled, never a trap.
 //!
 //! [wit-bindgen]: https://github.com/bytecodealliance/wit-bindgen
 #![forbid(unsafe_code)]

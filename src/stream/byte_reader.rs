@@ -65,7 +65,8 @@ impl ByteReader {
     }
 
     /// Takes the reader back with every byte read and not yet consumed, including bytes of a
-    /// read in flight that raced in before it was cancelled. Never drops a byte.
+    /// read in flight that raced in before it was cancelled. Never drops a byte. The reader is
+    /// `None` once the writer is gone (reading it again would trap).
     ///
     /// ```no_run
     /// use wit_futures::prelude::*;
@@ -73,7 +74,7 @@ impl ByteReader {
     /// let (reader, unconsumed) = reader.into_async_read().into_inner();
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (StreamReader<u8>, Vec<u8>) {
+    pub fn into_inner(mut self) -> (Option<StreamReader<u8>>, Vec<u8>) {
         let driver = self.driver.take().expect("ByteReader without its driver");
         let (reader, last) = driver.into_reader();
         let mut unconsumed = self.buf.split_off(self.pos);

@@ -60,7 +60,7 @@ impl ByteWriter {
     }
 
     /// Takes the writer back with every byte accepted and not yet taken by the reader. Never
-    /// drops a byte. The writer is `None` if this was closed.
+    /// drops a byte. The writer is `None` if this was closed or the reader is gone.
     pub fn into_inner(self) -> (Option<StreamWriter<u8>>, Vec<u8>) {
         self.sink.into_inner()
     }

@@ -46,7 +46,7 @@ impl<T: Send + 'static> ChunkSink<T> {
     }
 
     /// Takes the writer back with every item not yet delivered, in order. Never drops an
-    /// item. The writer is `None` if the sink was closed.
+    /// item. The writer is `None` if the sink was closed or the reader is gone.
     pub fn into_inner(self) -> (Option<StreamWriter<T>>, Vec<T>) {
         self.sink.into_inner()
     }

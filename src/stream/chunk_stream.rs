@@ -58,7 +58,8 @@ impl<T: Send + 'static> ChunkStream<T> {
     }
 
     /// Takes the reader back, with the items of a read in flight that raced in before it was
-    /// cancelled. Never drops an item.
+    /// cancelled. Never drops an item. The reader is `None` once the writer is gone (reading
+    /// it again would trap).
     ///
     /// ```no_run
     /// use wit_futures::prelude::*;
@@ -66,7 +67,7 @@ impl<T: Send + 'static> ChunkStream<T> {
     /// let (reader, raced_in) = reader.into_chunk_stream().into_inner();
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (StreamReader<T>, Vec<T>) {
+    pub fn into_inner(mut self) -> (Option<StreamReader<T>>, Vec<T>) {
         let driver = self.driver.take().expect("ChunkStream without its driver");
         let (reader, last) = driver.into_reader();
         (reader, last.map(|(_, items)| items).unwrap_or_default())

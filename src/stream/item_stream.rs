@@ -92,8 +92,8 @@ impl<T: Send + 'static> ItemStream<T> {
     ///
     /// A read in flight is cancelled; items that raced in before the cancellation are
     /// included, after the ones already buffered. The reader has no read in flight and can be
-    /// read again or handed on. After the stream ended, the reader is one whose writer is
-    /// gone (reading it again reports the end).
+    /// read again or handed on; it is `None` once the writer is gone (the component model
+    /// traps on a read after a read reported the writer gone, so it is not handed out).
     ///
     /// ```no_run
     /// use futures::StreamExt;
@@ -105,7 +105,7 @@ impl<T: Send + 'static> ItemStream<T> {
     /// // `unread` holds the rest of the batch that `first` came from.
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (StreamReader<T>, Vec<T>) {
+    pub fn into_inner(mut self) -> (Option<StreamReader<T>>, Vec<T>) {
         let driver = self.driver.take().expect("ItemStream without its driver");
         let (reader, last) = driver.into_reader();
         let mut unread = core::mem::take(&mut self.items);

@@ -18,7 +18,7 @@ struct Slot<T> {
     /// Buffer for the next read (its spare capacity is filled).
     request: Option<Vec<T>>,
     /// Result of the last read.
-    result: Option<(StreamResult, Vec<T>)>,
+    result: Option<ReadResult<T>>,
     /// Cancel the read in flight.
     cancel: bool,
     /// End the task and hand the reader back.
@@ -27,11 +27,17 @@ struct Slot<T> {
 
 type Task<T> = Pin<Box<dyn Future<Output = StreamReader<T>> + Send>>;
 
+/// What one read produced: its status and the buffer with the items read appended.
+pub(crate) type ReadResult<T> = (StreamResult, Vec<T>);
+
 pub(crate) struct ReadDriver<T: Send + 'static> {
     slot: Arc<Mutex<Slot<T>>>,
     task: Task<T>,
     /// A read was requested and its result not yet taken.
     in_flight: bool,
+    /// A read reported the writer gone. wit-bindgen does not always remember it, and the
+    /// component model traps on a read after that, so the reader must not be handed out.
+    writer_gone: bool,
 }
 
 fn lock<T>(slot: &Mutex<Slot<T>>) -> MutexGuard<'_, Slot<T>> {
@@ -50,6 +56,7 @@ impl<T: Send + 'static> ReadDriver<T> {
             task: Box::pin(serve(reader, slot.clone())),
             slot,
             in_flight: false,
+            writer_gone: false,
         }
     }
 
@@ -66,7 +73,7 @@ impl<T: Send + 'static> ReadDriver<T> {
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut Option<Vec<T>>,
-    ) -> Poll<(StreamResult, Vec<T>)> {
+    ) -> Poll<ReadResult<T>> {
         if !self.in_flight {
             lock(&self.slot).request = Some(buf.take().expect("a buffer to read into"));
             self.in_flight = true;
@@ -76,6 +83,7 @@ impl<T: Send + 'static> ReadDriver<T> {
         match lock(&self.slot).result.take() {
             Some(result) => {
                 self.in_flight = false;
+                self.writer_gone |= result.0 == StreamResult::Dropped;
                 Poll::Ready(result)
             }
             None => Poll::Pending,
@@ -84,7 +92,7 @@ impl<T: Send + 'static> ReadDriver<T> {
 
     /// Cancels the read in flight, if any, and returns its result: the items that raced in
     /// are in the returned buffer.
-    pub(crate) fn cancel(&mut self) -> Option<(StreamResult, Vec<T>)> {
+    pub(crate) fn cancel(&mut self) -> Option<ReadResult<T>> {
         if !self.in_flight {
             return None;
         }
@@ -97,11 +105,15 @@ impl<T: Send + 'static> ReadDriver<T> {
         self.in_flight = false;
         let result = lock(&self.slot).result.take();
         debug_assert!(result.is_some(), "a cancelled read completes at once");
+        if let Some((StreamResult::Dropped, _)) = &result {
+            self.writer_gone = true;
+        }
         result
     }
 
-    /// Cancels the read in flight (returning its result) and hands back the reader.
-    pub(crate) fn into_reader(mut self) -> (StreamReader<T>, Option<(StreamResult, Vec<T>)>) {
+    /// Cancels the read in flight (returning its result) and hands back the reader, unless
+    /// the writer is gone: then the reader is dropped (reading it again would trap).
+    pub(crate) fn into_reader(mut self) -> (Option<StreamReader<T>>, Option<ReadResult<T>>) {
         let last = self.cancel();
         lock(&self.slot).stop = true;
         match self
@@ -109,7 +121,7 @@ impl<T: Send + 'static> ReadDriver<T> {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
         {
-            Poll::Ready(reader) => (reader, last),
+            Poll::Ready(reader) => ((!self.writer_gone).then_some(reader), last),
             Poll::Pending => unreachable!("the read task stops when asked to"),
         }
     }

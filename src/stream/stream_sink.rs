@@ -136,7 +136,8 @@ impl<T: Send + 'static> StreamSink<T> {
     /// Never drops an item.
     ///
     /// A write in flight is cancelled; items the reader took before the cancellation are not
-    /// returned. Returns `None` for the writer if the sink was closed.
+    /// returned. The writer is `None` if the sink was closed, or if the reader is gone (the
+    /// component model traps on a write after a write reported the reader gone).
     ///
     /// ```no_run
     /// use futures::SinkExt;
@@ -157,7 +158,7 @@ impl<T: Send + 'static> StreamSink<T> {
         let (writer, last) = driver.into_writer();
         unsent.extend(last.map(|w| w.unsent).unwrap_or_default());
         unsent.append(&mut self.buffer);
-        (Some(writer), unsent)
+        (writer, unsent)
     }
 
     /// Waits until the buffer has room, handing a full buffer to a write; returns the room.

@@ -34,6 +34,9 @@ pub(crate) struct WriteDriver<T: Send + 'static> {
     slot: Arc<Mutex<Slot<T>>>,
     task: Task<T>,
     in_flight: bool,
+    /// A write reported the reader gone. The component model traps on a write after that,
+    /// so the writer must not be handed out.
+    reader_gone: bool,
 }
 
 fn lock<T>(slot: &Mutex<Slot<T>>) -> MutexGuard<'_, Slot<T>> {
@@ -52,6 +55,7 @@ impl<T: Send + 'static> WriteDriver<T> {
             task: Box::pin(serve(writer, slot.clone())),
             slot,
             in_flight: false,
+            reader_gone: false,
         }
     }
 
@@ -75,6 +79,7 @@ impl<T: Send + 'static> WriteDriver<T> {
         match lock(&self.slot).result.take() {
             Some(written) => {
                 self.in_flight = false;
+                self.reader_gone |= written.reader_gone;
                 Poll::Ready(written)
             }
             None => Poll::Pending,
@@ -93,11 +98,16 @@ impl<T: Send + 'static> WriteDriver<T> {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()));
         self.in_flight = false;
-        lock(&self.slot).result.take()
+        let written = lock(&self.slot).result.take();
+        if let Some(w) = &written {
+            self.reader_gone |= w.reader_gone;
+        }
+        written
     }
 
-    /// Cancels the write in flight (returning its outcome) and hands back the writer.
-    pub(crate) fn into_writer(mut self) -> (StreamWriter<T>, Option<Written<T>>) {
+    /// Cancels the write in flight (returning its outcome) and hands back the writer, unless
+    /// the reader is gone: then the writer is dropped (writing again would trap).
+    pub(crate) fn into_writer(mut self) -> (Option<StreamWriter<T>>, Option<Written<T>>) {
         let last = self.cancel();
         lock(&self.slot).stop = true;
         match self
@@ -105,7 +115,7 @@ impl<T: Send + 'static> WriteDriver<T> {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()))
         {
-            Poll::Ready(writer) => (writer, last),
+            Poll::Ready(writer) => ((!self.reader_gone).then_some(writer), last),
             Poll::Pending => unreachable!("the write task stops when asked to"),
         }
     }

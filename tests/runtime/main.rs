@@ -5,6 +5,8 @@ mod cancel_export;
 mod examples;
 mod future_receiver;
 mod future_sender;
+mod peer_misbehaviour;
 mod stream_reader;
 mod stream_writer;
 mod task;
+mod torture;

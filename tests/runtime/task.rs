@@ -238,3 +238,33 @@ mod cases {
         with_cancel_output_wins_when_ready,
     );
 }
+
+/// A `select!` loop over a host future and a timer made of `yield_async` calls lets the
+/// host run: the host's timer fires and its value arrives.
+///
+/// The guest's `spin-until` also has the variants this crate must not rely on: with
+/// `yields` = 10 + n (the timer is a spawned task that yields n times) or 20 + n (a component
+/// future written by such a task), the loop never lets the host run under wit-bindgen 0.63:
+/// its executor keeps polling while tasks are being spawned, and re-polls a task that woke
+/// itself, so host timers never fire. `SPIN=11 cargo test --test runtime host_timers` shows
+/// it (the run hangs until the harness's timeout). The torture guest's timers are therefore
+/// inline yields.
+#[tokio::test]
+async fn host_timers_fire_while_the_guest_spins_on_timers() {
+    let mut g = Guest::new(GUEST).await;
+    let spin = g.func::<(FutureReader<u32>, u32), ((u32, u32),)>("spin-until");
+    let variants: Vec<u32> = std::env::var("SPIN").map_or(vec![1, 2], |v| {
+        v.split(',').map(|x| x.parse().unwrap()).collect()
+    });
+    for yields in variants {
+        let ((v, rounds),) = g
+            .run(async |a| {
+                let f = future_after(a, Duration::from_millis(2), 7);
+                spin.call_concurrent(a, (f, yields)).await.unwrap()
+            })
+            .await;
+        assert_eq!(v, 7);
+        assert!(rounds > 1, "the loop did not spin: {rounds} rounds");
+    }
+    g.assert_nothing_open().await;
+}

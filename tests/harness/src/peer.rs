@@ -174,6 +174,10 @@ pub struct Delivery {
     pub empty_completions: bool,
 }
 
+/// Items a host producer handed to the guest, in order: every delivery fits the guest's
+/// read, so each recorded item reached guest memory.
+pub type Delivered<T> = Arc<std::sync::Mutex<Vec<T>>>;
+
 impl Default for Delivery {
     fn default() -> Self {
         Delivery {
@@ -224,6 +228,36 @@ pub fn stream<T>(
 where
     T: Lower + Lift + Send + Sync + Unpin + 'static,
 {
+    stream_inner(a, items, delivery, None)
+}
+
+/// As [`stream`], recording every item delivered into `delivered`.
+pub fn stream_tracked<T>(
+    a: &Accessor<Ctx>,
+    items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+    delivery: Delivery,
+    delivered: Delivered<T>,
+) -> (StreamReader<T>, DropProbe)
+where
+    T: Lower + Lift + Send + Sync + Unpin + Clone + 'static,
+{
+    let record: Recorder<T> =
+        Box::new(move |items| delivered.lock().unwrap().extend_from_slice(items));
+    stream_inner(a, items, delivery, Some(record))
+}
+
+/// Called with every batch the guest accepted from a tracked stream.
+type Recorder<T> = Box<dyn Fn(&[T]) + Send>;
+
+fn stream_inner<T>(
+    a: &Accessor<Ctx>,
+    items: impl IntoIterator<Item = T, IntoIter: Send + 'static>,
+    delivery: Delivery,
+    record: Option<Recorder<T>>,
+) -> (StreamReader<T>, DropProbe)
+where
+    T: Lower + Lift + Send + Sync + Unpin + 'static,
+{
     let probe = DropProbe::default();
     let producer = ChunkedProducer {
         items: Box::new(items.into_iter()),
@@ -233,6 +267,7 @@ where
         delivered: 0,
         sleep: None,
         owe_empty: true,
+        record,
         _guard: probe.guard(),
     };
     let reader = a
@@ -249,6 +284,7 @@ struct ChunkedProducer<T> {
     delivered: usize,
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     owe_empty: bool,
+    record: Option<Recorder<T>>,
     _guard: DropGuard,
 }
 
@@ -331,6 +367,9 @@ impl<T: Lower + Send + Sync + Unpin + 'static> StreamProducer<Ctx> for ChunkedPr
         }
         me.delivered += chunk.len();
         me.owe_empty = true;
+        if let Some(record) = &me.record {
+            record(&chunk);
+        }
         dst.set_buffer(chunk.into());
         Poll::Ready(Ok(if me.finished() {
             StreamResult::Dropped

@@ -50,8 +50,16 @@ impl target::Guest for Callee {
                 report(format!("recv: finished with {v}"));
                 v
             }
-            "pipeline" => pipeline(f, s).await,
-            other => panic!("unknown scenario {other}"),
+            "pipeline" => pipeline(f, s, 8, 4).await,
+            other => match other.strip_prefix("pipeline:").map(str::parse::<u64>) {
+                Some(Ok(seed)) => {
+                    let mut rng = guest_common::Rng::new(seed);
+                    let read = 1 + rng.below(10) as usize;
+                    let write = 1 + rng.below(10) as usize;
+                    pipeline(f, s, read, write).await
+                }
+                _ => panic!("unknown scenario {other}"),
+            },
         }
     }
 
@@ -67,13 +75,13 @@ impl target::Guest for Callee {
 /// Copies the future's value, then the stream's items, to the output stream. The work runs
 /// in a spawned task under the export call's scope token: when the call is cancelled, the
 /// task stops, takes back everything in flight and records it.
-async fn pipeline(f: FutureReader<u32>, s: StreamReader<u32>) -> u32 {
+async fn pipeline(f: FutureReader<u32>, s: StreamReader<u32>, read: usize, write: usize) -> u32 {
     let output = OUTPUT.lock().unwrap().take().expect("open() first");
     scope(|token| async move {
         let task = spawn(async move {
             let mut rx = f.into_oneshot();
-            let mut items = s.into_item_stream().with_capacity(8);
-            let mut sink = output.into_sink().with_capacity(4);
+            let mut items = s.into_item_stream().with_capacity(read);
+            let mut sink = output.into_sink().with_capacity(write);
             let mut copied = 0u32;
             // Cancel-safe steps: each value is in `rx`, `items` or `sink` at every await.
             let work = async {

@@ -19,6 +19,10 @@ async fn yields(n: u32) {
 }
 
 impl Guest for Caller {
+    async fn cancel_random(seed: u64) -> Outcome {
+        cancel_random(seed).await
+    }
+
     async fn cancel_during(scenario: String, deliver: String) -> Outcome {
         let mut log = Vec::new();
         let mut sent = Vec::new();
@@ -87,6 +91,79 @@ impl Guest for Caller {
             delivered,
             recovered: target::recovered(),
         }
+    }
+}
+
+/// Everything random: see `cancel-random` in tests/wit/cancel.wit.
+async fn cancel_random(seed: u64) -> Outcome {
+    let mut rng = guest_common::Rng::new(seed);
+    let mut log = Vec::new();
+    let mut sent = Vec::new();
+    let mut delivered = Vec::new();
+    let mut output = target::open()
+        .into_item_stream()
+        .with_capacity(1 + rng.below(4) as usize);
+    let (tx, rx) = wit_future::new(|| 0u32);
+    let (stx, srx) = wit_stream::new();
+    let mut call = Box::pin(target::run(format!("pipeline:{}", rng.next_u64()), rx, srx));
+    let _ = poll_immediate(&mut call).await;
+    let value = 7;
+    let mut send = Some(tx.into_sender().send(value));
+    let mut sink = stx.into_sink().with_capacity(1 + rng.below(6) as usize);
+    let n = rng.below(25) as u32;
+    let mut fed = Vec::new();
+    let mut steps = rng.below(30);
+    let mut next = 100;
+    // Feed, read and yield in random order, for a random number of steps, then cancel.
+    while steps > 0 {
+        steps -= 1;
+        match rng.below(5) {
+            0 => {
+                if let Some(s) = send.as_mut()
+                    && let Some(r) = poll_immediate(s).await
+                {
+                    if r.is_ok() {
+                        sent.push(value);
+                    }
+                    send = None;
+                }
+            }
+            1 | 2 if next < 100 + n => {
+                sink.push(next).unwrap();
+                fed.push(next);
+                next += 1;
+                let _ = poll_immediate(sink.flush()).await;
+            }
+            3 => {
+                if let Some(Some(v)) = poll_immediate(output.next()).await {
+                    delivered.push(v);
+                }
+            }
+            _ => yields(1 + rng.below(3) as u32).await,
+        }
+        let _ = poll_immediate(&mut call).await;
+    }
+    drop(call);
+    log.push(format!("cancelled after feeding {} items", fed.len()));
+    if let Some(s) = send {
+        match s.cancel() {
+            wit_futures::future::SendCancel::Delivered => sent.push(value),
+            other => log.push(format!("value: {other:?}")),
+        }
+    }
+    let (_, unsent) = sink.into_inner();
+    sent.extend(fed.into_iter().filter(|v| !unsent.contains(v)));
+    // The callee's cleanup hangs up the output once done.
+    while let Some(v) = output.next().await {
+        delivered.push(v);
+    }
+    yields(3).await;
+    log.extend(target::report());
+    Outcome {
+        log,
+        sent,
+        delivered,
+        recovered: target::recovered(),
     }
 }
 

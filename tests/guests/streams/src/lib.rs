@@ -157,7 +157,10 @@ impl Guest for Component {
         }
         later.await;
         let (reader, unread) = items.into_inner();
-        let rest = read_raw(reader).await;
+        let rest = match reader {
+            Some(reader) => read_raw(reader).await,
+            None => Vec::new(),
+        };
         (taken, unread, rest)
     }
 

@@ -2,8 +2,8 @@
 
 wit_bindgen::generate!({ path: "../../wit", world: "tasks" });
 
-use futures::StreamExt;
 use futures::future::{FusedFuture, poll_immediate};
+use futures::{FutureExt, StreamExt};
 use wit_bindgen::{FutureReader, StreamReader, yield_async};
 use wit_futures::cancel::{CancelExt, CancelStreamExt, CancellationToken, Cancelled};
 use wit_futures::future::Recovered;
@@ -146,6 +146,45 @@ impl Guest for Component {
         })
         .detach();
         (rx, report_rx)
+    }
+
+    async fn spin_until(f: FutureReader<u32>, n: u32) -> (u32, u32) {
+        let mut rx = f.into_oneshot();
+        let mut rounds = 0;
+        let variant = n / 10;
+        let n = n % 10;
+        loop {
+            rounds += 1;
+            match variant {
+                // yield_async in the loop itself
+                0 => futures::select! {
+                    v = rx => return (v.unwrap(), rounds),
+                    _ = yields(n).fuse() => {}
+                },
+                // a spawned task's JoinHandle
+                1 => {
+                    let mut tick = spawn(yields(n));
+                    futures::select! {
+                        v = rx => return (v.unwrap(), rounds),
+                        _ = tick => {}
+                    }
+                }
+                // a component future completed by a spawned task
+                _ => {
+                    let (tx, tick) = wit_future::new(|| 0u32);
+                    spawn(async move {
+                        yields(n).await;
+                        let _ = tx.into_sender().send(1).await;
+                    })
+                    .detach();
+                    let mut tick = tick.into_oneshot();
+                    futures::select! {
+                        v = rx => return (v.unwrap(), rounds),
+                        _ = tick => {}
+                    }
+                }
+            }
+        }
     }
 
     async fn run_case(name: String) -> Result<String, String> {
