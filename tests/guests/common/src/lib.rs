@@ -66,3 +66,21 @@ impl Rng {
         Rng::new(self.next_u64())
     }
 }
+
+/// In a case returning `Result<_, String>`: returns `Err` naming the line and both values
+/// unless `left == right`.
+#[macro_export]
+macro_rules! check_eq {
+    ($left:expr, $right:expr) => {{
+        let (l, r) = (&$left, &$right);
+        if l != r {
+            return Err(format!(
+                "line {}: {} = {:?}, expected {:?}",
+                line!(),
+                stringify!($left),
+                l,
+                r
+            ));
+        }
+    }};
+}

@@ -3,6 +3,7 @@
 //! futures-channel/tests/oneshot.rs) translated to component futures.
 
 use futures::future::{FusedFuture, join, poll_immediate};
+use guest_common::check_eq;
 use wit_bindgen::yield_async;
 use wit_futures::future::{Canceled, SendCancel, SendError};
 use wit_futures::prelude::*;
@@ -27,21 +28,6 @@ pub async fn run(name: &str) -> Result<String, String> {
         "debug" => debug().await,
         other => Err(format!("no case {other}")),
     }
-}
-
-macro_rules! check_eq {
-    ($left:expr, $right:expr) => {{
-        let (l, r) = (&$left, &$right);
-        if l != r {
-            return Err(format!(
-                "line {}: {} = {:?}, expected {:?}",
-                line!(),
-                stringify!($left),
-                l,
-                r
-            ));
-        }
-    }};
 }
 
 /// oneshot_send1/2: the sender goes first (it waits for the reader: a rendezvous).

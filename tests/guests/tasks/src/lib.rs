@@ -4,6 +4,7 @@ wit_bindgen::generate!({ path: "../../wit", world: "tasks" });
 
 use futures::future::{FusedFuture, poll_immediate};
 use futures::{FutureExt, StreamExt};
+use guest_common::check_eq;
 use wit_bindgen::{FutureReader, StreamReader, yield_async};
 use wit_futures::cancel::{CancelExt, CancelStreamExt, CancellationToken, Cancelled};
 use wit_futures::future::Recovered;
@@ -198,21 +199,6 @@ impl Guest for Component {
             other => Err(format!("no case {other}")),
         }
     }
-}
-
-macro_rules! check_eq {
-    ($left:expr, $right:expr) => {{
-        let (l, r) = (&$left, &$right);
-        if l != r {
-            return Err(format!(
-                "line {}: {} = {:?}, expected {:?}",
-                line!(),
-                stringify!($left),
-                l,
-                r
-            ));
-        }
-    }};
 }
 
 /// A finished, a running and an aborted task, through their handles.
