@@ -13,8 +13,8 @@
 //!   exactly once;
 //! - no trap, no panic, nothing left open in the store, and the guest heap does not grow.
 //!
-//! `TORTURE_SCHEDULES=n` sets how many schedules run (default 300); `TORTURE_SEED=s` runs
-//! schedule `s` alone. A failure prints the seed to replay.
+//! `TORTURE_SCHEDULES=n` sets how many schedules run (default 300), from seed
+//! `TORTURE_FIRST_SEED` (default 0); `TORTURE_SEED=s` runs schedule `s` alone. A failure prints the seed to replay.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -250,9 +250,11 @@ async fn torture_every_value_exactly_once() {
     let seeds: Vec<u64> = match std::env::var("TORTURE_SEED") {
         Ok(seed) => vec![seed.parse().expect("TORTURE_SEED is a number")],
         Err(_) => {
-            let n = std::env::var("TORTURE_SCHEDULES")
+            let n: u64 = std::env::var("TORTURE_SCHEDULES")
                 .map_or(300, |n| n.parse().expect("TORTURE_SCHEDULES is a number"));
-            (0..n).collect()
+            let first: u64 = std::env::var("TORTURE_FIRST_SEED")
+                .map_or(0, |s| s.parse().expect("TORTURE_FIRST_SEED is a number"));
+            (first..first + n).collect()
         }
     };
     let mut g = Guest::new("guest-torture").await;
