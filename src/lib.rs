@@ -82,3 +82,37 @@ pub mod prelude {
         ByteStreamReaderExt, ByteStreamWriterExt, StreamReaderExt, StreamWriterExt,
     };
 }
+
+/// Compile-time proof of the `select!` promise: every adapter future and stream is `Unpin`,
+/// fused and `Send`, for any `Send` payload, even one that is not `Unpin` itself.
+#[cfg(test)]
+mod select_ready {
+    use core::marker::PhantomPinned;
+
+    use futures_core::future::FusedFuture;
+    use futures_core::stream::FusedStream;
+
+    use crate::{cancel, future, stream, task};
+
+    /// A `Send` payload that is not `Unpin`.
+    struct Pinned(#[allow(dead_code)] PhantomPinned);
+
+    fn future<F: FusedFuture + Unpin + Send>() {}
+    fn stream<S: FusedStream + Unpin + Send>() {}
+
+    #[test]
+    fn every_adapter_is_unpin_fused_and_send() {
+        future::<future::Receiver<Pinned>>();
+        future::<future::Send<Pinned>>();
+        future::<task::JoinHandle<Pinned>>();
+        future::<task::AbortOnDropHandle<Pinned>>();
+        future::<task::JoinNext<'static, Pinned>>();
+        future::<cancel::WaitForCancellation>();
+        future::<cancel::WithCancel<future::Receiver<Pinned>>>();
+        future::<stream::Forward<stream::ItemStream<Pinned>, stream::StreamSink<Pinned>>>();
+        stream::<stream::ItemStream<Pinned>>();
+        stream::<stream::ChunkStream<Pinned>>();
+        stream::<stream::TryItemStream<Pinned, Pinned>>();
+        stream::<cancel::WithCancelStream<stream::ItemStream<Pinned>>>();
+    }
+}

@@ -52,7 +52,7 @@ pub struct ItemStream<T: Send + 'static> {
     /// the emptied buffer is the next read's buffer (no allocation per read or per item).
     items: Vec<T>,
     capacity: usize,
-    /// The writer dropped its end and every item was handed out.
+    /// A read reported the writer gone; `items` may still hold the last batch.
     ended: bool,
 }
 

@@ -126,14 +126,12 @@ pub trait StreamWriterExt<T: Send + 'static>: Sized {
     /// The writer as a [`Sink`](futures_sink::Sink) that writes in batches.
     ///
     /// ```no_run
-    /// use futures::{SinkExt, StreamExt};
+    /// use futures::StreamExt;
     /// use wit_futures::prelude::*;
     /// # async fn example(reader: wit_bindgen::StreamReader<u32>, writer: wit_bindgen::StreamWriter<u32>) {
     /// // Double every item from one component stream into another.
-    /// reader
-    ///     .into_item_stream()
-    ///     .map(|v| Ok(v * 2))
-    ///     .forward(writer.into_sink())
+    /// let doubled = reader.into_item_stream().map(|v| v * 2);
+    /// wit_futures::stream::forward(doubled, writer.into_sink())
     ///     .await
     ///     .unwrap();
     /// # }
