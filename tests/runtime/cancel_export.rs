@@ -109,6 +109,11 @@ async fn cancelled_pipeline_torture() {
         recovered_total += outcome.recovered.len();
         g.settle().await;
     }
+    // The schedules do cancel with values in flight: some are recovered.
+    assert!(
+        n < 20 || recovered_total > 0,
+        "no schedule recovered anything"
+    );
     g.assert_nothing_open().await;
     println!(
         "cancel torture: {n} schedules, {sent_total} values sent, {recovered_total} recovered by the cancelled callee, lost 0"

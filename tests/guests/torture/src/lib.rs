@@ -113,7 +113,10 @@ async fn consume_future(f: FutureReader<String>, token: CancellationToken, mut r
         2 => {
             yields(rng.below(6)).await;
             if rng.below(2) == 0 {
-                let _ = poll_immediate(&mut rx).await;
+                if let Some(v) = poll_immediate(&mut rx).await {
+                    received(&acc, v.unwrap());
+                    return log(&acc, "in-future: polled: value".into());
+                }
                 yields(rng.below(4)).await;
             }
             rx.close();
@@ -126,7 +129,10 @@ async fn consume_future(f: FutureReader<String>, token: CancellationToken, mut r
             }
         }
         3 => {
-            let _ = poll_immediate(&mut rx).await;
+            if let Some(v) = poll_immediate(&mut rx).await {
+                received(&acc, v.unwrap());
+                return log(&acc, "in-future: polled: value".into());
+            }
             yields(rng.below(6)).await;
             match rx.into_inner() {
                 Recovered::Value(v) => {
