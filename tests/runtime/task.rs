@@ -94,7 +94,7 @@ async fn select_over_receiver_stream_and_join_handle_delivers_everything_once() 
         let f_ms = rng.below(20);
         let g_ms = rng.below(20);
         let delay = Duration::from_micros(rng.below(2000));
-        let (mut out,) = g
+        let (out,) = g
             .run(async |a| {
                 let f = future_after(a, Duration::from_millis(f_ms), 1000);
                 let (s, _) = stream(a, 0..50u32, Delivery::chunks(&[1, 3, 2]).delay(delay));
