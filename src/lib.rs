@@ -38,8 +38,11 @@
 //!
 //! # `select!` and cancel safety
 //!
-//! Every future and stream in this crate is `Unpin` and fused, so `futures::select!` takes
-//! `&mut` to it directly, with no `.fuse()` or `pin_mut!`. What a dropped call (a `select!`
+//! Every adapter future and stream in this crate is `Unpin` and fused, so `futures::select!`
+//! takes `&mut` to it directly, with no `.fuse()` or `pin_mut!`; the combinators
+//! ([`WithCancel`](cancel::WithCancel), [`WithCancelStream`](cancel::WithCancelStream),
+//! [`Forward`](stream::Forward), [`Scope`](cancel::Scope)) are fused, and `Unpin` when what
+//! they wrap is. What a dropped call (a `select!`
 //! branch that lost, a `with_cancel` that fired, an aborted task) loses:
 //!
 //! | call | cancel-safe | if dropped before it completes |

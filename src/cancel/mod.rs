@@ -18,8 +18,8 @@ use futures_core::Stream;
 /// [`with_cancel`](Self::with_cancel) for every future.
 pub trait CancelExt: Future + Sized {
     /// Runs this future until `token` is cancelled: resolves to `Ok(output)`, or to
-    /// `Err(Cancelled)` after dropping the future (which cancels any component read or write
-    /// in flight inside it).
+    /// `Err(Cancelled)` after dropping the future; a read or write in flight inside it then
+    /// does what that future does on drop (see the crate's cancel-safety table).
     ///
     /// ```no_run
     /// use wit_futures::cancel::{CancelExt, CancellationToken};

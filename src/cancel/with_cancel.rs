@@ -14,9 +14,10 @@ pin_project! {
     /// Future for [`CancelExt::with_cancel`](super::CancelExt::with_cancel): the inner future's
     /// output, or [`Cancelled`] once the token is cancelled.
     ///
-    /// On cancellation the inner future is dropped at once (not when `WithCancel` is), so a
-    /// component read or write in flight inside it is cancelled through wit-bindgen's own
-    /// cancellation, and whatever the inner adapter promises to keep on drop is kept (wrap
+    /// On cancellation the inner future is dropped at once (not when `WithCancel` is): a
+    /// read or write in flight inside it does what that future does on drop (a raw
+    /// wit-bindgen read is cancelled; a dropped [`Send`](crate::future::Send) still delivers),
+    /// and whatever the inner adapter promises to keep on drop is kept (wrap
     /// `&mut adapter` to keep the adapter itself). If the inner future is ready when the
     /// token is cancelled, its output wins. Fused; `Unpin` when the inner future is.
     ///

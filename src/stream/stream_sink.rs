@@ -33,8 +33,10 @@ pub const DEFAULT_SINK_CAPACITY: usize = 4096;
 ///
 /// # Cancel safety
 ///
-/// Every poll is cancel-safe: dropping a `Send`/`Flush` future (e.g. from `SinkExt`) leaves
-/// the items in the sink. Dropping the sink itself drops the items it had not yet written
+/// The sink's own polls are cancel-safe: dropping a `Flush` or `Close` future leaves the
+/// accepted items in the sink. futures-util's `Send` / `Feed` futures hold their item while
+/// `poll_ready` is `Pending` and drop it if dropped then; use [`push`](Self::push) + `flush`
+/// (or [`forward`](super::forward)) where that matters. Dropping the sink itself drops the items it had not yet written
 /// (a write in flight is cancelled); [`into_inner`](Self::into_inner) gives them back instead.
 ///
 /// # Examples

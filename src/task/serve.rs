@@ -33,10 +33,13 @@ pub struct Served<O, E> {
 ///
 /// A handler returns `Ok(result)`, written to `output` (in input order or as handlers finish,
 /// per `order`), or `Err(e)`, recorded in [`Served::failures`] without stopping the others.
-/// Backpressure runs end to end: no more than `limit` items are read ahead of the output.
-/// If the output's reader leaves, serving stops: the input reader is dropped, running
-/// handlers are aborted, and the results that could not be delivered are in
-/// [`Served::unsent`].
+/// At most `limit` handlers run at once (a `limit` of 0 means 1); input is read in batches,
+/// so up to one batch of input items can be read ahead of the handlers.
+/// If the output's reader leaves, serving stops when a write reports it: the input reader
+/// is dropped, running handlers are aborted, and the results that were in the output sink
+/// are in [`Served::unsent`]. **Known gap:** input items already read but not yet handed to
+/// a handler, and results of handlers that finished but were not yet written, are dropped
+/// then; they are not reported.
 ///
 /// The handler is a closure rather than a trait: each call's future is spawned as it is,
 /// with no boxing per item, and it can capture state, as in `StreamExt::for_each_concurrent`.
