@@ -166,7 +166,8 @@ impl<T: Send + 'static> StreamSink<T> {
     /// Waits until the buffer has room, handing a full buffer to a write; returns the room.
     pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, SinkError<T>>> {
         core::task::ready!(Pin::new(&mut *self).poll_ready(cx))?;
-        if self.failed {
+        // Failed or closed: nothing more can be written, so there is no room to offer.
+        if !self.accepting {
             return Poll::Ready(Err(self.take_error()));
         }
         Poll::Ready(Ok(self.capacity - self.buffer.len()))
