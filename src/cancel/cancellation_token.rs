@@ -181,9 +181,12 @@ impl Future for WaitForCancellation {
             this.done = true;
             return Poll::Ready(());
         }
-        let waker = Some(cx.waker().clone());
         match this.key {
-            Some(key) => state.waiters[key] = waker,
+            Some(key) => match &mut state.waiters[key] {
+                // Polled again by the same task (e.g. before every item of a stream).
+                Some(waker) if waker.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            },
             None => {
                 let key = match state.waiters.iter().position(Option::is_none) {
                     Some(free) => free,
@@ -192,7 +195,7 @@ impl Future for WaitForCancellation {
                         state.waiters.len() - 1
                     }
                 };
-                state.waiters[key] = waker;
+                state.waiters[key] = Some(cx.waker().clone());
                 this.key = Some(key);
             }
         }

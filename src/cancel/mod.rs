@@ -42,8 +42,8 @@ impl<F: Future> CancelExt for F {}
 
 /// [`with_cancel`](Self::with_cancel) for every stream.
 pub trait CancelStreamExt: Stream + Sized {
-    /// Passes this stream's items on as `Ok` until `token` is cancelled; then drops the stream
-    /// and yields one `Err(Cancelled)`.
+    /// Passes this stream's items on as `Ok` until `token` is cancelled (checked before each
+    /// item); then drops the stream and yields one `Err(Cancelled)`.
     ///
     /// ```no_run
     /// use futures::StreamExt;

@@ -1,7 +1,7 @@
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, ready};
 
 use futures_core::future::FusedFuture;
 use futures_core::stream::{FusedStream, Stream};
@@ -92,9 +92,13 @@ pin_project! {
     /// inner stream's items as `Ok`, then a single `Err(Cancelled)` once the token is
     /// cancelled, then the end.
     ///
-    /// On cancellation the inner stream is dropped at once; wrap `&mut stream` to keep it
-    /// (e.g. to call [`ItemStream::into_inner`](crate::stream::ItemStream::into_inner) and get
-    /// back what it had buffered). Fused; `Unpin` when the inner stream is.
+    /// The token is checked before each item, so a stream that always has an item ready
+    /// still stops: once the token is cancelled, the next poll yields `Err(Cancelled)`
+    /// without polling the inner stream (unlike [`WithCancel`], where a ready output wins).
+    /// The inner stream is then dropped at once; wrap `&mut stream` to keep it and what it
+    /// had not handed out (e.g. to call
+    /// [`ItemStream::into_inner`](crate::stream::ItemStream::into_inner) and get back what it
+    /// had buffered). Fused; `Unpin` when the inner stream is.
     ///
     /// # Cancel safety
     ///
@@ -127,18 +131,17 @@ impl<S: Stream> Stream for WithCancelStream<S> {
             *this.ended = true;
             return Poll::Ready(None);
         };
-        if let Poll::Ready(item) = inner.poll_next(cx) {
-            if item.is_none() {
-                this.state.project_replace(State::Done);
-                *this.ended = true;
-            }
-            return Poll::Ready(item.map(Ok));
-        }
+        // The token first: a stream that always has an item ready must still stop.
         if Pin::new(this.cancelled).poll(cx).is_ready() {
             this.state.project_replace(State::Done);
             return Poll::Ready(Some(Err(Cancelled)));
         }
-        Poll::Pending
+        let item = ready!(inner.poll_next(cx));
+        if item.is_none() {
+            this.state.project_replace(State::Done);
+            *this.ended = true;
+        }
+        Poll::Ready(item.map(Ok))
     }
 }
 

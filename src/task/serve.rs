@@ -1,10 +1,17 @@
-use core::future::Future;
+use core::future::{Future, poll_fn};
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use std::collections::VecDeque;
 
-use futures_util::{StreamExt, future};
+use futures_core::Stream;
+use futures_sink::Sink;
+use futures_util::FutureExt;
+use futures_util::stream::FuturesUnordered;
 use wit_bindgen::{StreamReader, StreamWriter};
 
-use super::{JoinHandle, spawn};
-use crate::stream::{StreamReaderExt, StreamWriterExt};
+use super::{AbortOnDropHandle, JoinHandle, spawn};
+use crate::error::{JoinError, SinkError};
+use crate::stream::{ItemStream, StreamReaderExt, StreamSink, StreamWriterExt};
 
 /// In which order [`serve`] writes its results.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -16,16 +23,27 @@ pub enum Order {
 }
 
 /// What a [`serve`] run did.
+///
+/// Every input item read from the stream is accounted for exactly once:
+/// `received == written + failures.len() + unsent.len() + aborted.len()`, and the items read
+/// but never handed to the handler are in `unread`.
 #[derive(Debug)]
-pub struct Served<O, E> {
-    /// Items read from the input stream.
+pub struct Served<I, O, E> {
+    /// Input items handed to the handler (each one's index is its position in the input).
     pub received: usize,
     /// Results written to the output stream.
     pub written: usize,
     /// Handler failures, with the index of the input item.
     pub failures: Vec<(usize, E)>,
-    /// Results not delivered because the output's reader left, in output order.
+    /// Results not delivered because the output's reader left: those that were waiting in
+    /// the output, in output order, then those of handlers that had finished, in input order.
     pub unsent: Vec<O>,
+    /// Indices of the input items whose handler did not finish: it was still running when
+    /// serving stopped (and was aborted), or the component-model task ended under it.
+    pub aborted: Vec<usize>,
+    /// Input items read from the stream but not yet handed to the handler when serving
+    /// stopped, in input order. Empty unless the output's reader left.
+    pub unread: Vec<I>,
 }
 
 /// Handles each item of `input` with `handler` on its own spawned task, at most `limit` at
@@ -33,17 +51,26 @@ pub struct Served<O, E> {
 ///
 /// A handler returns `Ok(result)`, written to `output` (in input order or as handlers finish,
 /// per `order`), or `Err(e)`, recorded in [`Served::failures`] without stopping the others.
-/// At most `limit` handlers run at once (a `limit` of 0 means 1); input is read in batches,
-/// so up to one batch of input items can be read ahead of the handlers.
-/// If the output's reader leaves, serving stops when a write reports it: the input reader
-/// is dropped, running handlers are aborted, and the results that were in the output sink
-/// are in [`Served::unsent`]. **Known gap:** input items already read but not yet handed to
-/// a handler, and results of handlers that finished but were not yet written, are dropped
-/// then; they are not reported.
+/// At most `limit` handlers run at once (a `limit` of 0 means 1), and input is read `limit`
+/// items at a time, so at most `limit` items wait ahead of the handlers. A result is taken
+/// from its handler only once the output has room for it.
+///
+/// If the output's reader leaves, serving stops when a write reports it, and nothing is
+/// dropped unreported: results that were waiting in the output or whose handler had
+/// finished are in [`Served::unsent`], items read but not yet handed to a handler are in
+/// [`Served::unread`], and handlers still running are aborted, their indices in
+/// [`Served::aborted`]. The input reader is then dropped (its writer sees the reader gone).
 ///
 /// The handler is a closure rather than a trait: each call's future is spawned as it is,
 /// with no boxing per item, and it can capture state, as in `StreamExt::for_each_concurrent`.
 /// (A dyn-compatible trait would box every call's future, one allocation per item.)
+///
+/// # Cancel safety
+///
+/// The work runs on its own task; dropping the returned [`JoinHandle`] detaches it.
+/// [Aborting](JoinHandle::abort) it drops everything in flight: the input reader, the output
+/// writer with the results it held, and (through their abort-on-drop handles) the running
+/// handlers.
 ///
 /// # Panics
 ///
@@ -59,6 +86,9 @@ pub struct Served<O, E> {
 /// for (index, error) in &served.failures {
 ///     println!("key #{index} failed: {error}");
 /// }
+/// if !served.unsent.is_empty() {
+///     println!("the reader left; {} values were not delivered", served.unsent.len());
+/// }
 /// # }
 /// ```
 pub fn serve<I, O, E, F, Fut>(
@@ -66,8 +96,8 @@ pub fn serve<I, O, E, F, Fut>(
     output: StreamWriter<O>,
     limit: usize,
     order: Order,
-    mut handler: F,
-) -> JoinHandle<Served<O, E>>
+    handler: F,
+) -> JoinHandle<Served<I, O, E>>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -75,51 +105,190 @@ where
     F: FnMut(I) -> Fut + 'static,
     Fut: Future<Output = Result<O, E>> + 'static,
 {
+    let limit = limit.max(1);
+    let mut server = Server {
+        input: input.into_item_stream().with_capacity(limit),
+        input_done: false,
+        output: output.into_sink(),
+        running: match order {
+            Order::Input => Running::Input(VecDeque::new()),
+            Order::Completion => Running::Completion(FuturesUnordered::new()),
+        },
+        handler,
+        limit,
+        received: 0,
+        sent: 0,
+        failures: Vec::new(),
+        aborted: Vec::new(),
+    };
     spawn(async move {
-        let mut received = 0;
-        let tasks = input.into_item_stream().map(|item| {
-            let index = received;
-            received += 1;
-            // Aborted if serving stops before it finishes.
-            let task = spawn(handler(item)).abort_on_drop();
-            async move { (index, task.await) }
-        });
-        let mut failures = Vec::new();
-        let mut written = 0;
-        let results = {
-            let failures = &mut failures;
-            let written = &mut written;
-            let keep_ok = move |(index, joined)| {
-                future::ready(match joined {
-                    Ok(Ok(result)) => {
-                        *written += 1;
-                        Some(result)
+        let outcome = poll_fn(|cx| server.poll_serve(cx)).await;
+        server.finish(outcome)
+    })
+}
+
+/// The state of one [`serve`] run.
+struct Server<I: Send + 'static, O: Send + 'static, E, F> {
+    input: ItemStream<I>,
+    input_done: bool,
+    output: StreamSink<O>,
+    running: Running<Result<O, E>>,
+    handler: F,
+    limit: usize,
+    received: usize,
+    /// Results handed to `output`.
+    sent: usize,
+    failures: Vec<(usize, E)>,
+    aborted: Vec<usize>,
+}
+
+impl<I, O, E, F, Fut> Server<I, O, E, F>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: 'static,
+    F: FnMut(I) -> Fut,
+    Fut: Future<Output = Result<O, E>> + 'static,
+{
+    /// Ready with `Ok` once the input ended, every handler finished and the output closed;
+    /// with the output's error once its reader left.
+    fn poll_serve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SinkError<O>>> {
+        loop {
+            while !self.input_done && self.running.len() < self.limit {
+                match Pin::new(&mut self.input).poll_next(cx) {
+                    Poll::Ready(Some(item)) => {
+                        // Aborted if serving stops before it finishes.
+                        let task = spawn((self.handler)(item)).abort_on_drop();
+                        self.running.push(Handler {
+                            index: self.received,
+                            task,
+                        });
+                        self.received += 1;
                     }
-                    Ok(Err(e)) => {
-                        failures.push((index, e));
-                        None
-                    }
-                    // Handler tasks are aborted only when serving stops, and then nobody
-                    // polls them.
-                    Err(_) => None,
-                })
-            };
-            let limit = limit.max(1);
-            match order {
-                Order::Input => tasks.buffered(limit).filter_map(keep_ok).left_stream(),
-                Order::Completion => tasks
-                    .buffer_unordered(limit)
-                    .filter_map(keep_ok)
-                    .right_stream(),
+                    Poll::Ready(None) => self.input_done = true,
+                    Poll::Pending => break,
+                }
             }
-        };
-        let forwarded = crate::stream::forward(results, output.into_sink()).await;
-        let unsent = forwarded.err().map(|e| e.into_unsent()).unwrap_or_default();
+            // Room first, then a result: no result is ever held across a `Pending`.
+            ready!(Pin::new(&mut self.output).poll_ready(cx))?;
+            match self.running.poll_next(cx) {
+                Poll::Ready(Some((_, Ok(Ok(result))))) => {
+                    Pin::new(&mut self.output).start_send(result)?;
+                    self.sent += 1;
+                }
+                Poll::Ready(Some((index, Ok(Err(e))))) => self.failures.push((index, e)),
+                Poll::Ready(Some((index, Err(_)))) => self.aborted.push(index),
+                Poll::Ready(None) if self.input_done => {
+                    return Pin::new(&mut self.output).poll_close(cx);
+                }
+                Poll::Ready(None) | Poll::Pending => {
+                    ready!(Pin::new(&mut self.output).poll_flush(cx))?;
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    /// Accounts for everything still held once serving stopped.
+    fn finish(self, outcome: Result<(), SinkError<O>>) -> Served<I, O, E> {
+        let Server {
+            input,
+            running,
+            sent,
+            received,
+            mut failures,
+            mut aborted,
+            ..
+        } = self;
+        let mut unsent = outcome
+            .err()
+            .map(SinkError::into_unsent)
+            .unwrap_or_default();
+        let written = sent - unsent.len();
+        for Handler { index, mut task } in running.into_handlers() {
+            match (&mut task).now_or_never() {
+                Some(Ok(Ok(result))) => unsent.push(result),
+                Some(Ok(Err(e))) => failures.push((index, e)),
+                // Dropping `task` aborts the handler.
+                Some(Err(_)) | None => aborted.push(index),
+            }
+        }
+        aborted.sort_unstable();
+        let (_, unread) = input.into_inner();
         Served {
             received,
-            written: written - unsent.len(),
+            written,
             failures,
             unsent,
+            aborted,
+            unread,
         }
-    })
+    }
+}
+
+/// One running handler and the index of its input item.
+struct Handler<T> {
+    index: usize,
+    task: AbortOnDropHandle<T>,
+}
+
+impl<T> Future for Handler<T> {
+    type Output = (usize, Result<T, JoinError>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let index = self.index;
+        Pin::new(&mut self.task)
+            .poll(cx)
+            .map(|joined| (index, joined))
+    }
+}
+
+/// The running handlers, in the order their results are written.
+enum Running<T> {
+    /// Oldest first; only the oldest is polled, the others run on their own tasks.
+    Input(VecDeque<Handler<T>>),
+    Completion(FuturesUnordered<Handler<T>>),
+}
+
+impl<T> Running<T> {
+    fn len(&self) -> usize {
+        match self {
+            Running::Input(handlers) => handlers.len(),
+            Running::Completion(handlers) => handlers.len(),
+        }
+    }
+
+    fn push(&mut self, handler: Handler<T>) {
+        match self {
+            Running::Input(handlers) => handlers.push_back(handler),
+            Running::Completion(handlers) => handlers.push(handler),
+        }
+    }
+
+    /// The next result in output order; `Ready(None)` when no handler is running.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<T, JoinError>)>> {
+        match self {
+            Running::Input(handlers) => {
+                let Some(oldest) = handlers.front_mut() else {
+                    return Poll::Ready(None);
+                };
+                let joined = ready!(Pin::new(oldest).poll(cx));
+                handlers.pop_front();
+                Poll::Ready(Some(joined))
+            }
+            Running::Completion(handlers) => Pin::new(handlers).poll_next(cx),
+        }
+    }
+
+    /// The handlers left, in input order.
+    fn into_handlers(self) -> Vec<Handler<T>> {
+        match self {
+            Running::Input(handlers) => handlers.into(),
+            Running::Completion(handlers) => {
+                let mut handlers: Vec<_> = handlers.into_iter().collect();
+                handlers.sort_unstable_by_key(|handler| handler.index);
+                handlers
+            }
+        }
+    }
 }

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use wit_futures_harness::peer::{
-    Delivery, Intake, future_after, future_never, read_future, read_stream, stream,
+    Delivered, Delivery, Intake, future_after, future_never, read_future, read_stream, stream,
+    stream_tracked,
 };
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 
@@ -125,7 +126,39 @@ async fn select_over_receiver_stream_and_join_handle_delivers_everything_once() 
     }
 }
 
-/// Runs `serve` over 0..n; the host reads the output as `intake` says.
+/// What a guest's `serve` run reported, and what the host saw.
+struct ServeRun {
+    /// Input items the host delivered to the guest.
+    delivered: Vec<u32>,
+    /// Output items the host read.
+    out: Vec<u32>,
+    report: String,
+}
+
+impl ServeRun {
+    /// The numbers in the report's `name [..]` list (for `failures`, the input indices).
+    fn list(&self, name: &str) -> Vec<u32> {
+        let start = self.report.find(&format!("{name} [")).unwrap() + name.len() + 2;
+        let len = self.report[start..].find(']').unwrap();
+        self.report[start..start + len]
+            .split(", ")
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let s = s.trim_matches('"');
+                s.split(':').next().unwrap().parse().unwrap()
+            })
+            .collect()
+    }
+
+    /// A number in the report (`received`, `written`).
+    fn count(&self, name: &str) -> usize {
+        let start = self.report.find(&format!("{name} ")).unwrap() + name.len() + 1;
+        let len = self.report[start..].find(',').unwrap();
+        self.report[start..start + len].parse().unwrap()
+    }
+}
+
+/// Runs `serve` over 0..n delivered in chunks; the host reads the output as `intake` says.
 async fn serve(
     g: &mut Guest,
     n: u32,
@@ -133,84 +166,144 @@ async fn serve(
     in_order: bool,
     fail_every: u32,
     intake: Intake,
-) -> (Vec<u32>, String) {
+) -> ServeRun {
     let serve = g
         .func::<(StreamReader<u32>, u32, bool, u32), ((StreamReader<u32>, FutureReader<String>),)>(
             "serve",
         );
-    let result = g
+    let delivered = Delivered::default();
+    let (out, report) = g
         .run(async |a| {
-            let (input, _) = stream(a, 0..n, Delivery::chunks(&[3, 1, 8]));
+            let (input, _) =
+                stream_tracked(a, 0..n, Delivery::chunks(&[3, 1, 8]), delivered.clone());
             let ((output, report),) = serve
                 .call_concurrent(a, (input, limit, in_order, fail_every))
                 .await
                 .unwrap();
-            let received = read_stream(a, output, intake).await;
-            (received, read_future(a, report).await)
+            let out = read_stream(a, output, intake).await;
+            (out, read_future(a, report).await)
         })
         .await;
     g.assert_nothing_open().await;
-    result
+    let delivered = delivered.lock().unwrap().clone();
+    ServeRun {
+        delivered,
+        out,
+        report,
+    }
 }
 
 #[tokio::test]
 async fn serve_writes_results_in_input_order() {
     let mut g = Guest::new(GUEST).await;
-    let (out, report) = serve(&mut g, 100, 8, true, 0, Intake::default()).await;
-    assert_eq!(out, (0..100).map(|v| v * 2).collect::<Vec<_>>());
-    assert_eq!(report, "received 100, written 100, failures [], unsent []");
+    let run = serve(&mut g, 100, 8, true, 0, Intake::default()).await;
+    assert_eq!(run.out, (0..100).map(|v| v * 2).collect::<Vec<_>>());
+    assert_eq!(
+        run.report,
+        "received 100, written 100, failures [], unsent [], aborted [], unread []"
+    );
 }
 
 #[tokio::test]
 async fn serve_writes_results_as_they_complete() {
     let mut g = Guest::new(GUEST).await;
-    let (mut out, report) = serve(&mut g, 100, 8, false, 0, Intake::default()).await;
+    let mut run = serve(&mut g, 100, 8, false, 0, Intake::default()).await;
     assert_ne!(
-        out,
+        run.out,
         (0..100).map(|v| v * 2).collect::<Vec<_>>(),
         "handlers of different lengths finished in input order"
     );
-    out.sort();
-    assert_eq!(out, (0..100).map(|v| v * 2).collect::<Vec<_>>());
-    assert_eq!(report, "received 100, written 100, failures [], unsent []");
+    run.out.sort();
+    assert_eq!(run.out, (0..100).map(|v| v * 2).collect::<Vec<_>>());
+    assert_eq!(
+        run.report,
+        "received 100, written 100, failures [], unsent [], aborted [], unread []"
+    );
 }
 
 #[tokio::test]
 async fn serve_reports_handler_failures_and_keeps_the_other_results() {
     let mut g = Guest::new(GUEST).await;
-    let (out, report) = serve(&mut g, 30, 4, true, 10, Intake::default()).await;
+    let run = serve(&mut g, 30, 4, true, 10, Intake::default()).await;
     let expected: Vec<u32> = (0..30).filter(|v| v % 10 != 0).map(|v| v * 2).collect();
-    assert_eq!(out, expected);
+    assert_eq!(run.out, expected);
     assert_eq!(
-        report,
-        r#"received 30, written 27, failures ["0:no 0", "10:no 10", "20:no 20"], unsent []"#
+        run.report,
+        r#"received 30, written 27, failures ["0:no 0", "10:no 10", "20:no 20"], unsent [], aborted [], unread []"#
     );
 }
 
+/// The host stops reading the output after a few results: every input item the guest read
+/// is accounted for exactly once (written, failed, unsent, aborted or unread), in both
+/// orders, with the reader leaving at different points.
 #[tokio::test]
-async fn serve_stops_when_the_output_reader_leaves() {
+async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
     let mut g = Guest::new(GUEST).await;
-    let intake = Intake {
-        per_write: 2,
-        stop_after: Some(10),
-        ..Intake::default()
-    };
-    let (out, report) = serve(&mut g, 1000, 4, true, 0, intake).await;
-    assert_eq!(out, (0..10).map(|v| v * 2).collect::<Vec<_>>());
-    assert!(report.starts_with("received "), "{report}");
-    // Whatever was written after the first 10 came back as unsent, in order.
-    let unsent = &report[report.find("unsent [").unwrap() + 8..report.len() - 1];
-    let unsent: Vec<u32> = unsent
-        .split(", ")
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    assert_eq!(
-        unsent,
-        (10..10 + unsent.len() as u32)
-            .map(|v| v * 2)
-            .collect::<Vec<_>>(),
-        "{report}"
+    let mut leftovers = [0; 3];
+    for in_order in [true, false] {
+        for (per_write, stop_after) in [(2, 10), (1, 1), (5, 37), (3, 0)] {
+            let intake = Intake {
+                per_write,
+                stop_after: Some(stop_after),
+                ..Intake::default()
+            };
+            let run = serve(&mut g, 1000, 4, in_order, 9, intake).await;
+            let ctx = format!(
+                "in_order {in_order}, stop after {stop_after}: {}",
+                run.report
+            );
+            assert_eq!(run.out.len(), stop_after, "{ctx}");
+            let written = run.count("written");
+            let received = run.count("received");
+            let (failures, unsent, aborted, unread) = (
+                run.list("failures"),
+                run.list("unsent"),
+                run.list("aborted"),
+                run.list("unread"),
+            );
+            // Written means taken by the host; the host read exactly those.
+            assert_eq!(written, run.out.len(), "{ctx}");
+            assert_eq!(
+                received,
+                written + failures.len() + unsent.len() + aborted.len(),
+                "{ctx}"
+            );
+            // Handed to a handler: the first `received` items; then the unread ones; together
+            // every item the host delivered, each once.
+            let mut accounted: Vec<u32> = run.out.iter().chain(&unsent).map(|v| v / 2).collect();
+            accounted.extend(&failures);
+            accounted.extend(&aborted);
+            accounted.sort_unstable();
+            assert_eq!(accounted, (0..received as u32).collect::<Vec<_>>(), "{ctx}");
+            assert!(failures.iter().all(|v| v % 9 == 0), "{ctx}");
+            assert_eq!(
+                unread,
+                (received as u32..run.delivered.len() as u32).collect::<Vec<_>>(),
+                "{ctx}"
+            );
+            assert_eq!(
+                run.delivered,
+                (0..run.delivered.len() as u32).collect::<Vec<_>>()
+            );
+            if in_order {
+                let mut expected = run.out.clone();
+                expected.extend(&unsent);
+                expected.sort_unstable();
+                assert_eq!(
+                    run.out.iter().chain(&unsent).copied().collect::<Vec<_>>(),
+                    expected,
+                    "{ctx}"
+                );
+            }
+            leftovers[0] += unsent.len();
+            leftovers[1] += aborted.len();
+            leftovers[2] += unread.len();
+        }
+    }
+    // The cases above do leave results, handlers and items behind.
+    assert!(
+        leftovers.iter().all(|&n| n > 0),
+        "unsent, aborted, unread: {leftovers:?}"
     );
 }
 
@@ -239,6 +332,7 @@ mod cases {
         join_set_abort_all,
         scope_cancels_its_token_when_dropped,
         with_cancel_output_wins_when_ready,
+        with_cancel_stops_an_always_ready_stream,
     );
 }
 

@@ -3,6 +3,7 @@
 wit_bindgen::generate!({ path: "../../wit", world: "tasks" });
 
 use futures::future::{FusedFuture, poll_immediate};
+use futures::stream::FusedStream;
 use futures::{FutureExt, StreamExt};
 use guest_common::check_eq;
 use wit_bindgen::{FutureReader, StreamReader, yield_async};
@@ -140,8 +141,8 @@ impl Guest for Component {
             let s = served.await.unwrap();
             let failures: Vec<_> = s.failures.iter().map(|(i, e)| format!("{i}:{e}")).collect();
             let report = format!(
-                "received {}, written {}, failures {:?}, unsent {:?}",
-                s.received, s.written, failures, s.unsent
+                "received {}, written {}, failures {:?}, unsent {:?}, aborted {:?}, unread {:?}",
+                s.received, s.written, failures, s.unsent, s.aborted, s.unread
             );
             let _ = report_tx.into_sender().send(report).await;
         })
@@ -196,6 +197,9 @@ impl Guest for Component {
             "join_set_abort_all" => join_set_abort_all().await,
             "scope_cancels_its_token_when_dropped" => scope_cancels_its_token_when_dropped().await,
             "with_cancel_output_wins_when_ready" => with_cancel_output_wins_when_ready().await,
+            "with_cancel_stops_an_always_ready_stream" => {
+                with_cancel_stops_an_always_ready_stream().await
+            }
             other => Err(format!("no case {other}")),
         }
     }
@@ -354,6 +358,43 @@ async fn with_cancel_output_wins_when_ready() -> Result<String, String> {
         .collect()
         .await;
     check_eq!(items, vec![Err(Cancelled)]);
+    Ok("ok".into())
+}
+
+/// A stream that always has an item ready still sees the cancellation, at the next poll;
+/// through `&mut stream`, the items it did not hand out stay in it.
+async fn with_cancel_stops_an_always_ready_stream() -> Result<String, String> {
+    let token = CancellationToken::new();
+    let mut numbers = futures::stream::iter(0..100u32);
+    let mut until = (&mut numbers).with_cancel(&token);
+    check_eq!(until.next().await, Some(Ok(0)));
+    check_eq!(until.next().await, Some(Ok(1)));
+    token.cancel();
+    check_eq!(until.next().await, Some(Err(Cancelled)));
+    check_eq!(until.next().await, None);
+    check_eq!(until.is_terminated(), true);
+    check_eq!(numbers.next().await, Some(2));
+
+    // Cancelled from another task while the loop never waits.
+    let token = CancellationToken::new();
+    let canceller = {
+        let token = token.clone();
+        spawn(async move {
+            yields(3).await;
+            token.cancel();
+        })
+    };
+    let mut taken = 0u64;
+    let mut ticks = futures::stream::repeat(1u64).with_cancel(&token);
+    while let Some(Ok(tick)) = ticks.next().await {
+        taken += tick;
+        // An always-ready stream never returns Pending; yield so the canceller runs.
+        if taken.is_multiple_of(16) {
+            yields(1).await;
+        }
+    }
+    check_eq!(canceller.await, Ok(()));
+    check_eq!(taken > 0, true);
     Ok("ok".into())
 }
 
