@@ -48,6 +48,21 @@ async fn dropped_send_future_still_delivers_the_value_not_the_default() {
     );
 }
 
+/// The write is in flight when the `Send` is dropped: the value still arrives, or, if the
+/// reader leaves, nothing traps and nothing stays open.
+#[tokio::test]
+async fn send_polled_then_dropped_still_delivers() {
+    let mut g = Guest::new(GUEST).await;
+    assert_eq!(
+        send(&mut g, "poll-drop-send", false).await,
+        (Some("v".into()), "first poll: None; dropped".into())
+    );
+    assert_eq!(
+        send(&mut g, "poll-drop-send", true).await,
+        (None, "first poll: None; dropped".into())
+    );
+}
+
 #[tokio::test]
 async fn dropped_sender_sends_the_default() {
     let mut g = Guest::new(GUEST).await;

@@ -90,8 +90,15 @@ async fn zero_item_completions_are_skipped() {
     };
     // With capacity 1, every read is first answered with zero items.
     assert_eq!(
-        read_all(&mut g, items.clone(), delivery, "items-cap1").await,
+        read_all(&mut g, items.clone(), delivery.clone(), "items-cap1").await,
         items
+    );
+    let empties = delivery
+        .empties_sent
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        empties >= items.len(),
+        "only {empties} empty completions were sent"
     );
 }
 
@@ -149,37 +156,47 @@ async fn select_between_next_and_a_future_loses_no_item() {
     g.assert_nothing_open().await;
 }
 
-/// `into_inner` while a read is in flight: the items that raced in come back; nothing is
-/// lost or duplicated between the adapter and the raw reader.
+/// `into_inner` with a read in flight, at different moments: the items that raced in come
+/// back; nothing is lost or duplicated between the adapter and the raw reader handed back.
+/// Once the writer is gone, no reader comes back (reading it again would trap).
 #[tokio::test]
 async fn into_inner_returns_every_unread_item_and_a_working_reader() {
     let mut g = Guest::new(GUEST).await;
-    let into_inner = g
-        .func::<(StreamReader<u32>, u32, FutureReader<u32>), ((Vec<u32>, Vec<u32>, Vec<u32>),)>(
-            "into-inner",
-        );
+    let into_inner = g.func::<
+        (StreamReader<u32>, u32, FutureReader<u32>),
+        ((Vec<u32>, Vec<u32>, Vec<u32>, bool),),
+    >("into-inner");
     let items: Vec<u32> = (0..40).collect();
+    // (k, delivery, later ms, what into_inner must find): the next read is in flight when
+    // `later` fires and...
     let cases = [
-        // (k, delivery, later ms): the next read is in flight when `later` fires and...
-        (5, Delivery::chunks(&[3]), 0), // ...done at once
+        // ...completed at once: its items are among the unread ones.
+        (6, Delivery::chunks(&[3]), 0, "unread"),
+        // ...completed while waiting: the same.
         (
             2,
             Delivery::chunks(&[2]).delay(Duration::from_millis(10)),
             60,
-        ), // ...done while waiting
+            "unread",
+        ),
+        // ...still waiting: cancelled, nothing unread, everything else read raw.
         (
             3,
             Delivery::chunks(&[4]).delay(Duration::from_millis(200)),
             5,
-        ), // ...still waiting
+            "nothing unread",
+        ),
         (
             0,
             Delivery::chunks(&[7]).delay(Duration::from_millis(5)),
             50,
+            "unread",
         ),
+        // ...reported the writer gone: no reader comes back.
+        (40, Delivery::chunks(&[40]), 0, "writer gone"),
     ];
-    for (k, delivery, later_ms) in cases {
-        let ((taken, unread, rest),) = g
+    for (k, delivery, later_ms, expect) in cases {
+        let ((taken, unread, rest, reader_back),) = g
             .run(async |a| {
                 let (s, _) = stream(a, items.clone(), delivery.clone());
                 let later = if later_ms == 0 {
@@ -190,21 +207,39 @@ async fn into_inner_returns_every_unread_item_and_a_working_reader() {
                 into_inner.call_concurrent(a, (s, k, later)).await.unwrap()
             })
             .await;
+        let ctx = format!("k={k} later={later_ms}: {taken:?} | {unread:?} | {rest:?}");
         let all: Vec<u32> = [taken.clone(), unread.clone(), rest.clone()].concat();
-        assert_eq!(
-            all, items,
-            "k={k} later={later_ms}: {taken:?} | {unread:?} | {rest:?}"
-        );
+        assert_eq!(all, items, "{ctx}");
+        match expect {
+            "unread" => assert!(
+                reader_back && !unread.is_empty() && !rest.is_empty(),
+                "{ctx}"
+            ),
+            "nothing unread" => assert!(reader_back && unread.is_empty(), "{ctx}"),
+            _ => assert!(!reader_back && unread.is_empty(), "{ctx}"),
+        }
         g.assert_nothing_open().await;
     }
 }
 
 async fn read_bytes(g: &mut Guest, total: usize, chunks: &[usize], how: &str) -> (u64, u64) {
-    let read_bytes = g.func::<(StreamReader<u8>, String), ((u64, u64),)>("read-bytes");
-    let ((count, sum),) = g
+    let (count, sum, _) = read_bytes_as(g, total, Delivery::chunks(chunks), how).await;
+    (count, sum)
+}
+
+/// The guest's `read-bytes` over `total` bytes (`i % 251`): (bytes, sum, times the guest's
+/// timer won).
+async fn read_bytes_as(
+    g: &mut Guest,
+    total: usize,
+    delivery: Delivery,
+    how: &str,
+) -> (u64, u64, u32) {
+    let read_bytes = g.func::<(StreamReader<u8>, String), ((u64, u64, u32),)>("read-bytes");
+    let ((count, sum, ticks),) = g
         .run(async |a| {
             let bytes = (0..total).map(|i| (i % 251) as u8);
-            let (s, _) = stream(a, bytes, Delivery::chunks(chunks));
+            let (s, _) = stream(a, bytes, delivery);
             read_bytes
                 .call_concurrent(a, (s, how.into()))
                 .await
@@ -212,7 +247,7 @@ async fn read_bytes(g: &mut Guest, total: usize, chunks: &[usize], how: &str) ->
         })
         .await;
     g.assert_nothing_open().await;
-    (count, sum)
+    (count, sum, ticks)
 }
 
 fn expected_bytes(total: usize) -> (u64, u64) {
@@ -234,6 +269,23 @@ async fn async_read_sees_every_byte_then_eof() {
                 "{how} {total}"
             );
         }
+    }
+}
+
+/// `select!` drops `read` / `fill_buf` whenever the guest's timer wins; every byte still
+/// comes out once, in order (the guest checks each byte's position).
+#[tokio::test]
+async fn dropped_reads_lose_no_byte() {
+    let mut g = Guest::new(GUEST).await;
+    for how in ["select-read", "select-bufread"] {
+        let delivery = Delivery::chunks(&[1, 700, 9000, 3]).delay(Duration::from_micros(300));
+        let total = 60_000;
+        let (count, sum, ticks) = read_bytes_as(&mut g, total, delivery, how).await;
+        assert_eq!((count, sum), expected_bytes(total), "{how}");
+        assert!(
+            ticks > 0,
+            "{how}: the timer never won, so no read was dropped"
+        );
     }
 }
 

@@ -155,17 +155,26 @@ async fn heap_items_through_the_sink_leak_nothing_even_when_unsent() {
 }
 
 /// `into_inner` while a write is in flight to a slow reader: exactly the items it did not
-/// take come back.
+/// take come back, and the writer handed back delivers them. Once the reader is gone, no
+/// writer comes back (writing to it again would trap).
 #[tokio::test]
 async fn sink_into_inner_cancels_the_write_and_returns_the_rest() {
     let mut g = Guest::new(GUEST).await;
-    let take_back = g
-        .func::<(Vec<u32>, FutureReader<u32>), ((StreamReader<u32>, FutureReader<Vec<u32>>),)>(
-            "write-take-back",
-        );
+    let take_back = g.func::<
+        (Vec<u32>, FutureReader<u32>),
+        ((StreamReader<u32>, FutureReader<(Vec<u32>, bool, Vec<u32>)>),),
+    >("write-take-back");
     let items: Vec<u32> = (0..50).collect();
-    for later_ms in [1, 15, 40, 1000] {
-        let (received, unsent) = g
+    let mut taken_back = 0;
+    // (later ms, host stops reading after): 50 items at 3 per 2 ms take the host ~33 ms.
+    for (later_ms, stop_after) in [
+        (1, None),
+        (15, None),
+        (40, None),
+        (1000, None),
+        (1000, Some(7)),
+    ] {
+        let (received, (unsent, writer_back, undelivered)) = g
             .run(async |a| {
                 let later = future_after(a, Duration::from_millis(later_ms), 0);
                 let ((s, report),) = take_back
@@ -175,19 +184,88 @@ async fn sink_into_inner_cancels_the_write_and_returns_the_rest() {
                 let intake = Intake {
                     per_write: 3,
                     delay: Duration::from_millis(2),
-                    ..Intake::default()
+                    stop_after,
                 };
                 let received = read_stream(a, s, intake).await;
                 (received, read_future(a, report).await)
             })
             .await;
-        assert_eq!(
-            [received.clone(), unsent.clone()].concat(),
-            items,
-            "later {later_ms}: {received:?} | {unsent:?}"
-        );
+        let ctx = format!("later {later_ms}: {received:?} | {unsent:?} | {undelivered:?}");
+        match stop_after {
+            None => {
+                // Through the sink, then the rest through the writer it handed back.
+                assert!(writer_back, "{ctx}");
+                assert_eq!(received, items, "{ctx}");
+                assert_eq!(unsent, items[50 - unsent.len()..], "{ctx}");
+                assert!(undelivered.is_empty(), "{ctx}");
+                taken_back += unsent.len();
+            }
+            Some(n) => {
+                assert!(!writer_back, "{ctx}");
+                assert_eq!(received, items[..n], "{ctx}");
+                assert_eq!(unsent, items[n..], "{ctx}");
+            }
+        }
         g.assert_nothing_open().await;
     }
+    assert!(taken_back > 0, "into_inner never found a write in flight");
+}
+
+/// `select!` drops `write`, `flush` and `close` whenever the guest's timer wins; the host
+/// still receives every byte once, in order.
+#[tokio::test]
+async fn dropped_writes_lose_no_byte() {
+    let mut g = Guest::new(GUEST).await;
+    let write_bytes =
+        g.func::<(u64, u32), ((StreamReader<u8>, FutureReader<String>),)>("write-bytes-select");
+    let (received, report) = g
+        .run(async |a| {
+            let ((s, report),) = write_bytes
+                .call_concurrent(a, (200_000, 3000))
+                .await
+                .unwrap();
+            let intake = Intake {
+                per_write: 5000,
+                delay: Duration::from_micros(300),
+                ..Intake::default()
+            };
+            let received = read_stream(a, s, intake).await;
+            (received, read_future(a, report).await)
+        })
+        .await;
+    assert_eq!(received.len(), 200_000, "{report}");
+    assert!(
+        received
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == (i % 251) as u8),
+        "bytes out of order"
+    );
+    let ticks: u32 = report
+        .strip_prefix("closed; timer won ")
+        .and_then(|r| r.strip_suffix(" times"))
+        .unwrap_or_else(|| panic!("{report}"))
+        .parse()
+        .unwrap();
+    assert!(ticks > 0, "the timer never won, so no call was dropped");
+    g.assert_nothing_open().await;
+}
+
+/// Bytes written after `close` are refused, not accepted and silently never sent.
+#[tokio::test]
+async fn write_after_close_fails() {
+    let mut g = Guest::new(GUEST).await;
+    let write = g.func::<(), ((StreamReader<u8>, FutureReader<String>),)>("write-after-close");
+    let (received, report) = g
+        .run(async |a| {
+            let ((s, report),) = write.call_concurrent(a, ()).await.unwrap();
+            let received = read_stream(a, s, Intake::default()).await;
+            (received, read_future(a, report).await)
+        })
+        .await;
+    assert_eq!(received, b"early");
+    assert_eq!(report, "late write: BrokenPipe");
+    g.assert_nothing_open().await;
 }
 
 #[tokio::test]
@@ -331,10 +409,21 @@ async fn pump_stops_and_drops_its_source_when_the_reader_hangs_up() {
         })
         .await;
     assert_eq!(received, (0..5_000).collect::<Vec<_>>());
-    // The pump's sink held one batch (4096 items) past what the reader took.
+    // Every item the pump pulled from its source was received or came back, in order: the
+    // pump's sink held what the reader had not taken when it left.
+    let pulled: u32 = report
+        .strip_prefix("reader dropped; unsent 5000..=")
+        .and_then(|r| r.strip_suffix("; source dropped: true"))
+        .and_then(|r| {
+            let (last, pulled) = r.split_once("; pulled ")?;
+            (last.parse::<u32>().ok()? + 1 == pulled.parse::<u32>().ok()?).then_some(pulled)
+        })
+        .unwrap_or_else(|| panic!("{report}"))
+        .parse()
+        .unwrap();
     assert!(
-        report.starts_with("reader dropped; ") && report.ends_with(" unsent; source dropped: true"),
-        "{report}"
+        pulled < 20_000,
+        "the source was drained, not dropped: {report}"
     );
     g.assert_nothing_open().await;
 }

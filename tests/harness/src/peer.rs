@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -172,6 +172,8 @@ pub struct Delivery {
     /// Answer every read of capacity 1 first with an empty completion (allowed by the
     /// component model for reads of one item), then with an item.
     pub empty_completions: bool,
+    /// Counts the empty completions sent (shared by clones).
+    pub empties_sent: Arc<AtomicUsize>,
 }
 
 /// Items a host producer handed to the guest, in order: every delivery fits the guest's
@@ -186,6 +188,7 @@ impl Default for Delivery {
             end_after: None,
             stall_after: None,
             empty_completions: false,
+            empties_sent: Arc::default(),
         }
     }
 }
@@ -328,6 +331,7 @@ impl<T: Lower + Send + Sync + Unpin + 'static> StreamProducer<Ctx> for ChunkedPr
         }
         if me.delivery.empty_completions && room == Some(1) && me.owe_empty {
             me.owe_empty = false;
+            me.delivery.empties_sent.fetch_add(1, Ordering::Relaxed);
             return Poll::Ready(Ok(StreamResult::Completed));
         }
         if !me.delivery.delay.is_zero() {

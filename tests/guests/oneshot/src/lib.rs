@@ -150,6 +150,14 @@ impl crate::Guest for Component {
                 drop(sender.send(value));
                 wit_futures::task::spawn(async { "dropped the send".to_string() })
             }
+            "poll-drop-send" => {
+                // Polled once (the host cannot be reading yet: it does not have the reader),
+                // so the write is in flight when the `Send` is dropped.
+                let mut send = sender.send(value);
+                let first = poll_immediate(&mut send).await;
+                drop(send);
+                wit_futures::task::spawn(async move { format!("first poll: {first:?}; dropped") })
+            }
             "drop-sender" => {
                 drop(sender);
                 wit_futures::task::spawn(async { "dropped the sender".to_string() })

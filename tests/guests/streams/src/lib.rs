@@ -3,7 +3,7 @@
 wit_bindgen::generate!({ path: "../../wit", world: "streams" });
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use futures::future::poll_immediate;
 use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -77,9 +77,9 @@ impl Guest for Component {
         s.into_item_stream().collect().await
     }
 
-    async fn read_bytes(s: StreamReader<u8>, how: String) -> (u64, u64) {
+    async fn read_bytes(s: StreamReader<u8>, how: String) -> (u64, u64, u32) {
         let mut reader = s.into_async_read();
-        let (mut count, mut sum) = (0u64, 0u64);
+        let (mut count, mut sum, mut ticks) = (0u64, 0u64, 0u32);
         match how.as_str() {
             "read" => {
                 let mut buf = vec![0u8; 8192];
@@ -108,9 +108,49 @@ impl Guest for Component {
                 count = all.len() as u64;
                 sum = all.iter().map(|&b| u64::from(b)).sum();
             }
+            "select-read" | "select-bufread" => {
+                let mut buf = vec![0u8; 5000];
+                let mut tick = timer(2);
+                loop {
+                    // The read is dropped whenever the timer wins: no byte may be lost.
+                    let read = if how == "select-bufread" {
+                        let filled = futures::select! {
+                            filled = reader.fill_buf().fuse() => Some(filled.unwrap().to_vec()),
+                            _ = tick => None,
+                        };
+                        filled.map(|filled| {
+                            reader.consume_unpin(filled.len());
+                            buf.clear();
+                            buf.extend_from_slice(&filled);
+                            filled.len()
+                        })
+                    } else {
+                        buf.resize(5000, 0);
+                        futures::select! {
+                            n = reader.read(&mut buf).fuse() => Some(n.unwrap()),
+                            _ = tick => None,
+                        }
+                    };
+                    let Some(n) = read else {
+                        ticks += 1;
+                        tick = timer(1 + ticks % 3);
+                        continue;
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    for &b in &buf[..n] {
+                        if u64::from(b) != count % 251 {
+                            sum = u64::MAX;
+                        }
+                        count += 1;
+                        sum = sum.saturating_add(u64::from(b));
+                    }
+                }
+            }
             other => panic!("unknown how {other}"),
         }
-        (count, sum)
+        (count, sum, ticks)
     }
 
     async fn read_lines(s: StreamReader<u8>) -> Vec<String> {
@@ -145,7 +185,7 @@ impl Guest for Component {
         s: StreamReader<u32>,
         k: u32,
         later: FutureReader<u32>,
-    ) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    ) -> (Vec<u32>, Vec<u32>, Vec<u32>, bool) {
         let mut items = s.into_item_stream().with_capacity(4);
         let mut taken = Vec::new();
         while taken.len() < k as usize {
@@ -157,11 +197,12 @@ impl Guest for Component {
         }
         later.await;
         let (reader, unread) = items.into_inner();
+        let reader_back = reader.is_some();
         let rest = match reader {
             Some(reader) => read_raw(reader).await,
             None => Vec::new(),
         };
-        (taken, unread, rest)
+        (taken, unread, rest, reader_back)
     }
 
     async fn read_try(
@@ -261,9 +302,9 @@ impl Guest for Component {
     async fn write_take_back(
         items: Vec<u32>,
         later: FutureReader<u32>,
-    ) -> (StreamReader<u32>, FutureReader<Vec<u32>>) {
+    ) -> (StreamReader<u32>, FutureReader<(Vec<u32>, bool, Vec<u32>)>) {
         let (tx, rx) = wit_stream::new();
-        let (report_tx, report_rx) = wit_future::new(Vec::new);
+        let (report_tx, report_rx) = wit_future::new(|| (Vec::new(), false, Vec::new()));
         spawn(async move {
             let mut sink = tx.into_sink().with_capacity(items.len().max(1));
             for item in items {
@@ -271,13 +312,97 @@ impl Guest for Component {
             }
             let mut later = later.into_oneshot();
             // Flush until `later` fires; the host takes the items slowly.
-            futures::select! {
-                flushed = sink.flush().fuse() => flushed.unwrap(),
-                _ = later => {}
+            let mut unsent = futures::select! {
+                flushed = sink.flush().fuse() => flushed.err().map(|e| e.into_unsent()),
+                _ = later => None,
             }
-            let (writer, unsent) = sink.into_inner();
-            drop(writer);
-            let _ = report_tx.into_sender().send(unsent).await;
+            .unwrap_or_default();
+            let (writer, rest) = sink.into_inner();
+            unsent.extend(rest);
+            let writer_back = writer.is_some();
+            // The writer handed back carries on where the sink stopped.
+            let undelivered = match writer {
+                Some(mut writer) => writer.write_all(unsent.clone()).await,
+                None => Vec::new(),
+            };
+            let _ = report_tx
+                .into_sender()
+                .send((unsent, writer_back, undelivered))
+                .await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn write_bytes_select(n: u64, chunk: u32) -> (StreamReader<u8>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        spawn(async move {
+            let mut out = tx.into_async_write();
+            let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let (mut written, mut ticks, mut tick) = (0, 0u32, timer(2));
+            // 0: write, 1: flush, 2: close. A call is dropped whenever the timer wins, and
+            // then simply made again.
+            let mut phase = 0;
+            let mut result = Ok(());
+            while phase < 3 {
+                let step: Option<std::io::Result<usize>> = match phase {
+                    0 => {
+                        let end = (written + chunk as usize).min(data.len());
+                        futures::select! {
+                            r = out.write(&data[written..end]).fuse() => Some(r),
+                            _ = tick => None,
+                        }
+                    }
+                    1 => futures::select! {
+                        r = out.flush().fuse() => Some(r.map(|()| 0)),
+                        _ = tick => None,
+                    },
+                    _ => futures::select! {
+                        r = out.close().fuse() => Some(r.map(|()| 0)),
+                        _ = tick => None,
+                    },
+                };
+                match step {
+                    None => {
+                        ticks += 1;
+                        tick = timer(1 + ticks % 3);
+                    }
+                    Some(Err(e)) => {
+                        result = Err(e);
+                        break;
+                    }
+                    Some(Ok(k)) => {
+                        written += k;
+                        if phase > 0 || written == data.len() {
+                            phase += 1;
+                        }
+                    }
+                }
+            }
+            let report = match result {
+                Ok(()) => format!("closed; timer won {ticks} times"),
+                Err(e) => format!("{:?} after {written} bytes", e.kind()),
+            };
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn write_after_close() -> (StreamReader<u8>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        spawn(async move {
+            let mut out = tx.into_async_write();
+            out.write_all(b"early").await.unwrap();
+            out.close().await.unwrap();
+            let late = out.write_all(b"late").await;
+            let report = match late {
+                Ok(()) => "late write: Ok".to_string(),
+                Err(e) => format!("late write: {:?}", e.kind()),
+            };
+            let _ = report_tx.into_sender().send(report).await;
         })
         .detach();
         (rx, report_rx)
@@ -348,15 +473,28 @@ impl Guest for Component {
         let (report_tx, report_rx) = wit_future::new(String::new);
         let dropped = Arc::new(AtomicBool::new(false));
         let flag = DropFlag(dropped.clone());
+        let pulled = Arc::new(AtomicU32::new(0));
+        let counter = pulled.clone();
         let source = futures::stream::iter(0..n).map(move |v| {
             let _keep = &flag;
+            counter.fetch_add(1, Ordering::SeqCst);
             v
         });
         let pump = tx.spawn_forward(source);
         spawn(async move {
             let report = match pump.await.unwrap() {
                 Ok(()) => "done".to_string(),
-                Err(e) => format!("reader dropped; {} unsent", e.unsent().len()),
+                Err(e) => {
+                    let unsent = e.unsent();
+                    let contiguous = unsent.windows(2).all(|w| w[1] == w[0] + 1);
+                    match (unsent.first(), unsent.last()) {
+                        (Some(first), Some(last)) if contiguous => format!(
+                            "reader dropped; unsent {first}..={last}; pulled {}",
+                            pulled.load(Ordering::SeqCst)
+                        ),
+                        _ => format!("reader dropped; unsent {unsent:?}"),
+                    }
+                }
             };
             let report = format!(
                 "{report}; source dropped: {}",
