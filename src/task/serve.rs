@@ -11,7 +11,7 @@ use wit_bindgen::{StreamReader, StreamWriter};
 
 use super::{AbortOnDropHandle, JoinHandle, spawn};
 use crate::error::{JoinError, SinkError};
-use crate::stream::{ItemStream, StreamReaderExt, StreamSink, StreamWriterExt};
+use crate::stream::{DEFAULT_CAPACITY, ItemStream, StreamReaderExt, StreamSink, StreamWriterExt};
 
 /// In which order [`serve`] writes its results.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -52,7 +52,8 @@ pub struct Served<I, O, E> {
 /// A handler returns `Ok(result)`, written to `output` (in input order or as handlers finish,
 /// per `order`), or `Err(e)`, recorded in [`Served::failures`] without stopping the others.
 /// At most `limit` handlers run at once (a `limit` of 0 means 1), and input is read `limit`
-/// items at a time, so at most `limit` items wait ahead of the handlers. A result is taken
+/// items at a time (at most [`DEFAULT_CAPACITY`](crate::stream::DEFAULT_CAPACITY)), so at
+/// most that many items wait ahead of the handlers. A result is taken
 /// from its handler only once the output has room for it.
 ///
 /// If the output's reader leaves, serving stops when a write reports it, and nothing is
@@ -107,7 +108,10 @@ where
 {
     let limit = limit.max(1);
     let mut server = Server {
-        input: input.into_item_stream().with_capacity(limit),
+        // A `limit` of `usize::MAX` means "no limit", not a buffer of that size.
+        input: input
+            .into_item_stream()
+            .with_capacity(limit.min(DEFAULT_CAPACITY)),
         input_done: false,
         output: output.into_sink(),
         running: match order {

@@ -101,13 +101,18 @@ async fn huge_and_empty_payloads_arrive_whole() {
     g.assert_nothing_open().await;
 }
 
-/// The host hangs up on the guest's future before, while and after the guest's write: the
-/// guest's `Send` hands the value back, or reports it delivered.
+/// The host hangs up on the guest's future right after the call returns (which of the two
+/// goes first, the guest's write or the hang-up, is up to the runtime's scheduling), while
+/// the write waits, and after it took the value: the guest's `Send` hands the value back, or
+/// reports it delivered.
 #[tokio::test]
 async fn reader_hanging_up_at_every_stage_of_the_rendezvous() {
     let mut g = Guest::new("guest-oneshot").await;
     let send = g.func::<(String, String), ((FutureReader<String>, FutureReader<String>),)>("send");
-    for (stage, wait_ms) in [("before the write", None), ("while it waits", Some(20))] {
+    for (stage, wait_ms) in [
+        ("right after the call", None),
+        ("while the write waits", Some(20)),
+    ] {
         let report = g
             .run(async |a| {
                 let ((value, report),) = send

@@ -221,6 +221,21 @@ async fn serve_writes_results_as_they_complete() {
     );
 }
 
+/// A limit of `u32::MAX` (`usize::MAX` in the guest) means no limit, not a buffer that size.
+#[tokio::test]
+async fn serve_without_a_limit_runs_every_item() {
+    let mut g = Guest::new(GUEST).await;
+    for in_order in [true, false] {
+        let mut run = serve(&mut g, 300, u32::MAX, in_order, 0, Intake::default()).await;
+        run.out.sort();
+        assert_eq!(run.out, (0..300).map(|v| v * 2).collect::<Vec<_>>());
+        assert_eq!(
+            run.report,
+            "received 300, written 300, failures [], unsent [], aborted [], unread []"
+        );
+    }
+}
+
 #[tokio::test]
 async fn serve_reports_handler_failures_and_keeps_the_other_results() {
     let mut g = Guest::new(GUEST).await;
