@@ -4,27 +4,37 @@
 use std::time::Duration;
 
 use wit_futures_harness::peer::{Delivery, Intake, future_after, read_future, read_stream, stream};
+use wit_futures_harness::wasmtime::component::{ComponentNamedList, Lift, Lower};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 
 const GUEST: &str = "guest-streams";
 
-/// Runs `write-all(items, cap)`; the host reads as `intake` says. Returns what the host
-/// received and the guest's report.
-async fn write_all(g: &mut Guest, items: &[u32], cap: u32, intake: Intake) -> (Vec<u32>, String) {
-    let write_all =
-        g.func::<(Vec<u32>, u32), ((StreamReader<u32>, FutureReader<String>),)>("write-all");
+/// Calls the guest's `name(params)`, which returns a stream and a report future; the host
+/// reads the stream as `intake` says, then the report. Returns both, after checking that
+/// nothing was left open.
+async fn written<P, T, R>(g: &mut Guest, name: &str, params: P, intake: Intake) -> (Vec<T>, R)
+where
+    P: ComponentNamedList + Lower + Send + Sync + 'static,
+    T: Lift + Send + Sync + 'static,
+    R: Lift + Send + Sync + 'static,
+    ((StreamReader<T>, FutureReader<R>),): ComponentNamedList + Lift + Send + Sync + 'static,
+{
+    let func = g.func::<P, ((StreamReader<T>, FutureReader<R>),)>(name);
     let result = g
         .run(async |a| {
-            let ((s, report),) = write_all
-                .call_concurrent(a, (items.to_vec(), cap))
-                .await
-                .unwrap();
+            let ((s, report),) = func.call_concurrent(a, params).await.unwrap();
             let received = read_stream(a, s, intake).await;
             (received, read_future(a, report).await)
         })
         .await;
     g.assert_nothing_open().await;
     result
+}
+
+/// Runs `write-all(items, cap)`; the host reads as `intake` says. Returns what the host
+/// received and the guest's report.
+async fn write_all(g: &mut Guest, items: &[u32], cap: u32, intake: Intake) -> (Vec<u32>, String) {
+    written(g, "write-all", (items.to_vec(), cap), intake).await
 }
 
 #[tokio::test]
@@ -73,31 +83,21 @@ async fn reader_dropped_mid_stream_gives_back_exactly_the_unsent_items() {
 #[tokio::test]
 async fn chunk_sink_delivers_whole_batches_and_gives_back_exactly_the_unsent_items() {
     let mut g = Guest::new(GUEST).await;
-    let write_chunks =
-        g.func::<(Vec<u32>, u32), ((StreamReader<u32>, FutureReader<String>),)>("write-chunks");
     let items: Vec<u32> = (0..1000).collect();
     for (chunk, per_write, stop) in [
-        (100, 0, None),
+        (100u32, 0, None),
         (7, 3, None),
         (64, 5, Some(333)),
         (1000, 0, Some(0)),
         (1, 0, Some(999)),
     ] {
-        let (received, report) = g
-            .run(async |a| {
-                let ((s, report),) = write_chunks
-                    .call_concurrent(a, (items.clone(), chunk))
-                    .await
-                    .unwrap();
-                let intake = Intake {
-                    per_write,
-                    stop_after: stop,
-                    ..Intake::default()
-                };
-                let received = read_stream(a, s, intake).await;
-                (received, read_future(a, report).await)
-            })
-            .await;
+        let intake = Intake {
+            per_write,
+            stop_after: stop,
+            ..Intake::default()
+        };
+        let (received, report): (Vec<u32>, String) =
+            written(&mut g, "write-chunks", (items.clone(), chunk), intake).await;
         match stop {
             None => {
                 assert_eq!(received, items, "chunk {chunk}");
@@ -112,36 +112,23 @@ async fn chunk_sink_delivers_whole_batches_and_gives_back_exactly_the_unsent_ite
                 );
             }
         }
-        g.assert_nothing_open().await;
     }
 }
 
 #[tokio::test]
 async fn heap_items_through_the_sink_leak_nothing_even_when_unsent() {
     let mut g = Guest::new(GUEST).await;
-    let write_strings = g
-        .func::<(Vec<String>, u32), ((StreamReader<String>, FutureReader<Vec<String>>),)>(
-            "write-strings",
-        );
     let round = async |g: &mut Guest, stop: Option<usize>| {
         let items: Vec<String> = (0..200)
             .map(|i| format!("string number {i}").repeat(i % 5 + 1))
             .collect();
-        let (received, unsent) = g
-            .run(async |a| {
-                let ((s, report),) = write_strings
-                    .call_concurrent(a, (items.clone(), 9))
-                    .await
-                    .unwrap();
-                let intake = Intake {
-                    per_write: 4,
-                    stop_after: stop,
-                    ..Intake::default()
-                };
-                let received = read_stream(a, s, intake).await;
-                (received, read_future(a, report).await)
-            })
-            .await;
+        let intake = Intake {
+            per_write: 4,
+            stop_after: stop,
+            ..Intake::default()
+        };
+        let (received, unsent): (Vec<String>, Vec<String>) =
+            written(g, "write-strings", (items.clone(), 9u32), intake).await;
         assert_eq!([received, unsent].concat(), items);
     };
     round(&mut g, None).await;
@@ -216,23 +203,13 @@ async fn sink_into_inner_cancels_the_write_and_returns_the_rest() {
 #[tokio::test]
 async fn dropped_writes_lose_no_byte() {
     let mut g = Guest::new(GUEST).await;
-    let write_bytes =
-        g.func::<(u64, u32), ((StreamReader<u8>, FutureReader<String>),)>("write-bytes-select");
-    let (received, report) = g
-        .run(async |a| {
-            let ((s, report),) = write_bytes
-                .call_concurrent(a, (200_000, 3000))
-                .await
-                .unwrap();
-            let intake = Intake {
-                per_write: 5000,
-                delay: Duration::from_micros(300),
-                ..Intake::default()
-            };
-            let received = read_stream(a, s, intake).await;
-            (received, read_future(a, report).await)
-        })
-        .await;
+    let intake = Intake {
+        per_write: 5000,
+        delay: Duration::from_micros(300),
+        ..Intake::default()
+    };
+    let (received, report): (Vec<u8>, String) =
+        written(&mut g, "write-bytes-select", (200_000u64, 3000u32), intake).await;
     assert_eq!(received.len(), 200_000, "{report}");
     assert!(
         received
@@ -248,31 +225,21 @@ async fn dropped_writes_lose_no_byte() {
         .parse()
         .unwrap();
     assert!(ticks > 0, "the timer never won, so no call was dropped");
-    g.assert_nothing_open().await;
 }
 
 /// Bytes written after `close` are refused, not accepted and silently never sent.
 #[tokio::test]
 async fn write_after_close_fails() {
     let mut g = Guest::new(GUEST).await;
-    let write = g.func::<(), ((StreamReader<u8>, FutureReader<String>),)>("write-after-close");
-    let (received, report) = g
-        .run(async |a| {
-            let ((s, report),) = write.call_concurrent(a, ()).await.unwrap();
-            let received = read_stream(a, s, Intake::default()).await;
-            (received, read_future(a, report).await)
-        })
-        .await;
+    let (received, report): (Vec<u8>, String) =
+        written(&mut g, "write-after-close", (), Intake::default()).await;
     assert_eq!(received, b"early");
     assert_eq!(report, "late write: BrokenPipe");
-    g.assert_nothing_open().await;
 }
 
 #[tokio::test]
 async fn async_write_delivers_every_byte() {
     let mut g = Guest::new(GUEST).await;
-    let write_bytes =
-        g.func::<(u64, u32), ((StreamReader<u8>, FutureReader<String>),)>("write-bytes");
     for (n, chunk, intake) in [
         (0u64, 10u32, Intake::default()),
         (100_000, 333, Intake::default()),
@@ -285,47 +252,30 @@ async fn async_write_delivers_every_byte() {
             },
         ),
     ] {
-        let (received, report) = g
-            .run(async |a| {
-                let ((s, report),) = write_bytes.call_concurrent(a, (n, chunk)).await.unwrap();
-                let received = read_stream(a, s, intake.clone()).await;
-                (received, read_future(a, report).await)
-            })
-            .await;
+        let (received, report): (Vec<u8>, String) =
+            written(&mut g, "write-bytes", (n, chunk), intake).await;
         let expected: Vec<u8> = (0..n)
             .map(|i| ((i % u64::from(chunk)) % 251) as u8)
             .collect();
         assert!(received == expected, "{n} bytes in writes of {chunk}");
         assert_eq!(report, "closed");
-        g.assert_nothing_open().await;
     }
 }
 
 #[tokio::test]
 async fn async_write_to_a_dropped_reader_fails_with_broken_pipe() {
     let mut g = Guest::new(GUEST).await;
-    let write_bytes =
-        g.func::<(u64, u32), ((StreamReader<u8>, FutureReader<String>),)>("write-bytes");
-    let (received, report) = g
-        .run(async |a| {
-            let ((s, report),) = write_bytes
-                .call_concurrent(a, (10_000, 1000))
-                .await
-                .unwrap();
-            let intake = Intake {
-                per_write: 300,
-                stop_after: Some(2500),
-                ..Intake::default()
-            };
-            let received = read_stream(a, s, intake).await;
-            (received, read_future(a, report).await)
-        })
-        .await;
+    let intake = Intake {
+        per_write: 300,
+        stop_after: Some(2500),
+        ..Intake::default()
+    };
+    let (received, report): (Vec<u8>, String) =
+        written(&mut g, "write-bytes", (10_000u64, 1000u32), intake).await;
     assert_eq!(received.len(), 2500);
     // 10,000 bytes fit in the writer's buffer: write_all accepted them all, and the flush in
     // close found the reader gone with 7,500 bytes undelivered.
     assert_eq!(report, "BrokenPipe; 7500 bytes unsent, 0 not written");
-    g.assert_nothing_open().await;
 }
 
 #[tokio::test]
@@ -379,35 +329,22 @@ async fn forward_from_item_stream_into_sink_across_two_host_streams() {
 #[tokio::test]
 async fn pump_fills_the_stream_from_a_rust_stream() {
     let mut g = Guest::new(GUEST).await;
-    let pump = g.func::<(u32,), ((StreamReader<u32>, FutureReader<String>),)>("pump");
-    let (received, report) = g
-        .run(async |a| {
-            let ((s, report),) = pump.call_concurrent(a, (20_000,)).await.unwrap();
-            let received = read_stream(a, s, Intake::default()).await;
-            (received, read_future(a, report).await)
-        })
-        .await;
+    let (received, report): (Vec<u32>, String) =
+        written(&mut g, "pump", (20_000u32,), Intake::default()).await;
     assert_eq!(received, (0..20_000).collect::<Vec<_>>());
     assert_eq!(report, "done; source dropped: true");
-    g.assert_nothing_open().await;
 }
 
 #[tokio::test]
 async fn pump_stops_and_drops_its_source_when_the_reader_hangs_up() {
     let mut g = Guest::new(GUEST).await;
-    let pump = g.func::<(u32,), ((StreamReader<u32>, FutureReader<String>),)>("pump");
-    let (received, report) = g
-        .run(async |a| {
-            let ((s, report),) = pump.call_concurrent(a, (20_000,)).await.unwrap();
-            let intake = Intake {
-                per_write: 100,
-                stop_after: Some(5_000),
-                ..Intake::default()
-            };
-            let received = read_stream(a, s, intake).await;
-            (received, read_future(a, report).await)
-        })
-        .await;
+    let intake = Intake {
+        per_write: 100,
+        stop_after: Some(5_000),
+        ..Intake::default()
+    };
+    let (received, report): (Vec<u32>, String) =
+        written(&mut g, "pump", (20_000u32,), intake).await;
     assert_eq!(received, (0..5_000).collect::<Vec<_>>());
     // Every item the pump pulled from its source was received or came back, in order: the
     // pump's sink held what the reader had not taken when it left.
@@ -425,5 +362,4 @@ async fn pump_stops_and_drops_its_source_when_the_reader_hangs_up() {
         pulled < 20_000,
         "the source was drained, not dropped: {report}"
     );
-    g.assert_nothing_open().await;
 }
