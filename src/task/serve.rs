@@ -140,7 +140,7 @@ struct Server<I: Send + 'static, O: Send + 'static, E, F> {
     handler: F,
     limit: usize,
     received: usize,
-    /// Results handed to `output`.
+    /// Results handed to `output`, including one it refused because its reader left.
     sent: usize,
     failures: Vec<(usize, E)>,
     aborted: Vec<usize>,
@@ -177,8 +177,10 @@ where
             ready!(Pin::new(&mut self.output).poll_ready(cx))?;
             match self.running.poll_next(cx) {
                 Poll::Ready(Some((_, Ok(Ok(result))))) => {
-                    Pin::new(&mut self.output).start_send(result)?;
+                    // Counted before it is handed over: a refused result comes back in the
+                    // sink's error, which `finish` subtracts from `sent`.
                     self.sent += 1;
+                    Pin::new(&mut self.output).start_send(result)?;
                 }
                 Poll::Ready(Some((index, Ok(Err(e))))) => self.failures.push((index, e)),
                 Poll::Ready(Some((index, Err(_)))) => self.aborted.push(index),

@@ -322,6 +322,68 @@ async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
     );
 }
 
+/// The output's reader holds two full batches unread (one write in flight, the sink's
+/// buffer full behind it), then leaves: the result that `poll_ready` let through is refused
+/// by `start_send` and still counted, so `written` stays 0 (it underflowed before the fix).
+#[tokio::test]
+async fn serve_counts_the_refused_result_when_a_full_output_loses_its_reader() {
+    const LIMIT: u32 = 4;
+    let mut g = Guest::new(GUEST).await;
+    let serve = g
+        .func::<(StreamReader<u32>, u32, bool, u32), ((StreamReader<u32>, FutureReader<String>),)>(
+            "serve",
+        );
+    for in_order in [true, false] {
+        let delivered = Delivered::default();
+        let report = g
+            .run(async |a| {
+                let (input, _) =
+                    stream_tracked(a, 0..10_000u32, Delivery::default(), delivered.clone());
+                let ((mut output, report),) = serve
+                    .call_concurrent(a, (input, LIMIT, in_order, 0))
+                    .await
+                    .unwrap();
+                // The guest reads input only while results have room: once the count of
+                // items it read stops growing, the sink's buffer is full behind a write in
+                // flight and the next result waits for room.
+                let mut seen = 0;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let now = delivered.lock().unwrap().len();
+                    if now == seen {
+                        break;
+                    }
+                    seen = now;
+                }
+                a.with(|mut s| output.close(&mut s)).unwrap();
+                read_future(a, report).await
+            })
+            .await;
+        g.assert_nothing_open().await;
+        let run = ServeRun {
+            delivered: delivered.lock().unwrap().clone(),
+            out: Vec::new(),
+            report,
+        };
+        let received = run.count("received");
+        let unsent = run.list("unsent");
+        let ctx = format!(
+            "in_order {in_order}: received {received}, written {}, unsent {}",
+            run.count("written"),
+            unsent.len()
+        );
+        assert_eq!(run.count("written"), 0, "{ctx}");
+        // The buffer (DEFAULT_SINK_CAPACITY) was full behind the write in flight.
+        assert!(unsent.len() > 4096, "{ctx}");
+        assert_eq!(received, unsent.len() + run.list("aborted").len(), "{ctx}");
+        let mut accounted: Vec<u32> = unsent.iter().map(|v| v / 2).collect();
+        accounted.extend(run.list("aborted"));
+        accounted.extend(run.list("unread"));
+        accounted.sort_unstable();
+        assert_eq!(accounted, run.delivered, "{ctx}");
+    }
+}
+
 /// Cases run entirely inside the guest.
 mod cases {
     use super::*;
