@@ -322,8 +322,8 @@ async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
     );
 }
 
-/// The output's reader holds two full batches unread (one write in flight, the sink's
-/// buffer full behind it), then leaves: the result that `poll_ready` let through is refused
+/// The output's reader leaves a write in flight untaken until the sink's buffer is full
+/// behind it, then leaves: the result that `poll_ready` let through is refused
 /// by `start_send` and still counted, so `written` stays 0 (it underflowed before the fix).
 #[tokio::test]
 async fn serve_counts_the_refused_result_when_a_full_output_loses_its_reader() {
