@@ -134,6 +134,76 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
+/// Error of [`BodyWriter::send`](crate::http::BodyWriter::send): how pumping a body into a
+/// component-model `stream<u8>` + `future<result<option<T>, E>>` went wrong.
+///
+/// Whatever was not delivered comes back: the body's own error, the trailers that could
+/// not be converted, the bytes the stream's reader did not take, or the value the future's
+/// reader did not take. `Debug` shows which case, never a payload.
+#[cfg(feature = "http")]
+#[non_exhaustive]
+pub enum SendBodyError<B, T, E> {
+    /// The body returned this error; the stream was closed after the data before it, and
+    /// the future got the error as `map_err` turned it into `E`.
+    Body(B),
+    /// The body's trailers could not be turned into `T`; the future got the conversion's
+    /// error instead.
+    Trailers(http::HeaderMap),
+    /// The stream's reader hung up: `written` bytes were delivered, `unsent` had been taken
+    /// from the body and were not; the rest of the body was dropped unread.
+    ContentsClosed {
+        /// Bytes the reader took.
+        written: u64,
+        /// Bytes taken from the body that the reader did not take, in order.
+        unsent: Vec<u8>,
+    },
+    /// Every byte was delivered, but the future's reader was gone: here is the value it did
+    /// not take.
+    EndClosed(Result<Option<T>, E>),
+}
+
+#[cfg(feature = "http")]
+impl<B, T, E> fmt::Debug for SendBodyError<B, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Body(_) => f.debug_tuple("Body").finish_non_exhaustive(),
+            Self::Trailers(map) => f.debug_tuple("Trailers").field(&map.len()).finish(),
+            Self::ContentsClosed { written, unsent } => f
+                .debug_struct("ContentsClosed")
+                .field("written", written)
+                .field("unsent", &unsent.len())
+                .finish(),
+            Self::EndClosed(_) => f.debug_tuple("EndClosed").finish_non_exhaustive(),
+        }
+    }
+}
+
+#[cfg(feature = "http")]
+impl<B: fmt::Display, T, E> fmt::Display for SendBodyError<B, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Body(e) => write!(f, "body failed: {e}"),
+            Self::Trailers(map) => write!(f, "{} trailers could not be converted", map.len()),
+            Self::ContentsClosed { written, unsent } => write!(
+                f,
+                "body reader dropped after {written} bytes; {} bytes not delivered",
+                unsent.len()
+            ),
+            Self::EndClosed(_) => f.write_str("body end reader dropped"),
+        }
+    }
+}
+
+#[cfg(feature = "http")]
+impl<B: std::error::Error + 'static, T, E> std::error::Error for SendBodyError<B, T, E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Body(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

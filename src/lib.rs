@@ -71,18 +71,27 @@
 //!
 //! [wit-bindgen]: https://github.com/bytecodealliance/wit-bindgen
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 pub mod cancel;
 mod error;
 pub mod future;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod stream;
 pub mod task;
+#[cfg(feature = "wasi-http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wasi-http")))]
+pub mod wasi_http;
 
 /// The extension traits that adapt wit-bindgen's handles: `use wit_futures::prelude::*;`.
 pub mod prelude {
     pub use crate::cancel::{CancelExt, CancelStreamExt};
     pub use crate::future::{FutureReaderExt, FutureWriterExt};
+    #[cfg(feature = "http")]
+    pub use crate::http::{BodyStreamReaderExt, BodyStreamWriterExt};
     pub use crate::stream::{
         ByteStreamReaderExt, ByteStreamWriterExt, StreamReaderExt, StreamWriterExt,
     };

@@ -84,6 +84,12 @@ impl<T: 'static> Receiver<T> {
         }
     }
 
+    /// A receiver that already handed out its value.
+    #[cfg(feature = "http")]
+    pub(crate) fn terminated() -> Self {
+        Self { state: State::Done }
+    }
+
     /// Returns the value if it has arrived, without waiting.
     ///
     /// Starts the read if none is in flight (a `future<T>` value moves only into a pending

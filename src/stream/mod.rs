@@ -17,7 +17,7 @@ mod chunk_sink;
 mod chunk_stream;
 mod forward;
 mod item_stream;
-mod read_driver;
+pub(crate) mod read_driver;
 mod stream_sink;
 mod try_item_stream;
 mod write_driver;

@@ -5,6 +5,7 @@ mod cancel_export;
 mod examples;
 mod future_receiver;
 mod future_sender;
+mod http;
 mod peer_misbehaviour;
 mod stream_reader;
 mod stream_writer;

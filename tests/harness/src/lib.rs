@@ -6,6 +6,7 @@
 //! - [`peer`]: host-made futures/streams with chosen timing, and readers of the guest's.
 
 pub mod examples;
+pub mod http;
 pub mod peer;
 mod runtime;
 

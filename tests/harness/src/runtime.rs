@@ -35,7 +35,7 @@ pub fn component_path(name: &str) -> PathBuf {
     PathBuf::from(env!("WIT_FUTURES_GUEST_DIR")).join(format!("{}.wasm", name.replace('-', "_")))
 }
 
-fn engine() -> &'static Engine {
+pub(crate) fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let mut config = Config::new();

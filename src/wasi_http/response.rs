@@ -1,0 +1,208 @@
+use core::fmt::{self, Display};
+
+use http::HeaderMap;
+use http_body::{Body, SizeHint};
+use wasip3::http::types::{ErrorCode, Response, Trailers};
+use wasip3::{wit_future, wit_stream};
+use wit_bindgen::{FutureReader, FutureWriter, StreamWriter};
+
+use super::{Incoming, SendBodyError, error_code, to_fields, to_header_map};
+use crate::http::{BodyWriter, IncomingBody};
+use crate::prelude::*;
+use crate::task::JoinHandle;
+
+/// What became of an outgoing wasi:http message: how its body was pumped, and what the
+/// host reported for its transmission.
+///
+/// Returned (through a [`JoinHandle`]) by [`into_response`] and [`into_request`](super::into_request).
+#[must_use = "a Transmitted carries the errors of a request or response"]
+#[non_exhaustive]
+pub struct Transmitted<B> {
+    /// How pumping the body ended: the bytes the host took, or what went wrong (see
+    /// [`SendBodyError`]: the body's own error, trailers that could not be converted, the
+    /// host hanging up on the body, e.g. because the client went away).
+    pub body: Result<u64, SendBodyError<B>>,
+    /// The transmission result the host reported, through the future that `response.new`
+    /// (or `request.new`) returned.
+    pub transmission: Result<(), ErrorCode>,
+}
+
+impl<B> Transmitted<B> {
+    /// True if the body went out whole and the host reported no error.
+    pub fn is_ok(&self) -> bool {
+        self.body.is_ok() && self.transmission.is_ok()
+    }
+}
+
+impl<B> fmt::Debug for Transmitted<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transmitted")
+            .field("body", &self.body)
+            .field("transmission", &self.transmission)
+            .finish()
+    }
+}
+
+impl<B: Display> Display for Transmitted<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.body, &self.transmission) {
+            (Ok(bytes), Ok(())) => write!(f, "{bytes} body bytes sent"),
+            (Err(e), Ok(())) => write!(f, "{e}"),
+            (Ok(bytes), Err(e)) => write!(f, "{bytes} body bytes sent; transmission failed: {e}"),
+            (Err(e), Err(t)) => write!(f, "{e}; transmission failed: {t}"),
+        }
+    }
+}
+
+/// An `http::Response` as a wasi:http response (status, headers, body with trailers), and
+/// a spawned task that pumps its body into it.
+///
+/// Connection-level headers (`connection`, `keep-alive`, `transfer-encoding`, `upgrade`, ...)
+/// are left out: they belong to the host's transport, and wasi:http hosts refuse them.
+/// The body goes through a [`BodyWriter`]: with backpressure, its trailers or its error
+/// reach the host as the trailers future's value (a body error becomes that error if it is
+/// an [`ErrorCode`], `internal-error` with its message otherwise), and the pump stops and
+/// drops the body if the host hangs up. A body with an exact size and no `content-length`
+/// header gets one. The handle resolves to a [`Transmitted`] once the body was pumped and
+/// the host reported the transmission result; dropping the handle detaches the task.
+///
+/// # Errors
+///
+/// `internal-error` if the host refuses a header (see [`to_fields`]) or the status.
+///
+/// # Panics
+///
+/// Panics outside a component-model task, where nothing can be spawned.
+///
+/// # Examples
+///
+/// ```no_run
+/// # use wasip3::http::types::ErrorCode;
+/// # async fn example() -> Result<wasip3::http::types::Response, ErrorCode> {
+/// let response = http::Response::new(String::from("hello\n"));
+/// let (response, sent) = wit_futures::wasi_http::into_response(response)?;
+/// // Return `response` from the handler; `sent` resolves once the body went out.
+/// wit_futures::task::spawn(async move {
+///     if let Ok(sent) = sent.await && !sent.is_ok() {
+///         eprintln!("response not delivered: {sent}");
+///     }
+/// })
+/// .detach();
+/// Ok(response)
+/// # }
+/// ```
+#[allow(clippy::type_complexity)]
+pub fn into_response<B>(
+    response: http::Response<B>,
+) -> Result<(Response, JoinHandle<Transmitted<B::Error>>), ErrorCode>
+where
+    B: Body + 'static,
+    B::Error: Display + 'static,
+{
+    let (parts, body) = response.into_parts();
+    let mut headers = parts.headers;
+    remove_hop_by_hop(&mut headers);
+    add_content_length(&mut headers, &body);
+    let (contents_writer, contents) = wit_stream::new();
+    let (end_writer, end) = wit_future::new(|| {
+        Err(ErrorCode::InternalError(Some(
+            "response body dropped before its end".into(),
+        )))
+    });
+    let (wasi, transmission) = Response::new(to_fields(&headers)?, Some(contents), end);
+    wasi.set_status_code(parts.status.as_u16())
+        .map_err(|()| super::internal(format_args!("status {} refused", parts.status)))?;
+    let sent = pump(body, contents_writer, end_writer, transmission);
+    Ok((wasi, sent))
+}
+
+/// A wasi:http response (e.g. from `wasip3::http::client::send`) as an `http::Response`
+/// whose body is [`Incoming`]: status, headers, and the body with its trailers.
+///
+/// The body is taken with `consume-body`, whose result future is answered `Ok` at once.
+///
+/// # Errors
+///
+/// `internal-error` if the status or a header is not valid for the `http` crate.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(response: wasip3::http::types::Response) -> Result<(), wasip3::http::types::ErrorCode> {
+/// let response = wit_futures::wasi_http::from_response(response)?;
+/// println!("{}", response.status());
+/// # Ok(())
+/// # }
+/// ```
+pub fn from_response(response: Response) -> Result<http::Response<Incoming>, ErrorCode> {
+    let status = http::StatusCode::from_u16(response.get_status_code())
+        .map_err(|e| super::internal(format_args!("response status: {e}")))?;
+    let headers = to_header_map(response.get_headers())?;
+    let (result, result_reader) = wit_future::new(|| Ok(()));
+    drop(result);
+    let (contents, trailers) = Response::consume_body(response, result_reader);
+    let body = IncomingBody::new(Some(contents), trailers, to_header_map)
+        .with_size_hint(size_hint(&headers));
+    let mut out = http::Response::new(body);
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
+/// Spawns the task that pumps `body` into a wasi:http body, then waits for the host's
+/// transmission result.
+pub(super) fn pump<B>(
+    body: B,
+    contents: StreamWriter<u8>,
+    end: FutureWriter<Result<Option<Trailers>, ErrorCode>>,
+    transmission: FutureReader<Result<(), ErrorCode>>,
+) -> JoinHandle<Transmitted<B::Error>>
+where
+    B: Body + 'static,
+    B::Error: Display + 'static,
+{
+    let body = BodyWriter::new(contents, end, to_fields).send(body, error_code);
+    crate::task::spawn(async move {
+        let body = body.await;
+        // The value, or `Canceled` if the receiver was closed: it never is here.
+        let transmission = transmission
+            .into_oneshot()
+            .await
+            .unwrap_or_else(|_| Err(ErrorCode::InternalError(None)));
+        Transmitted { body, transmission }
+    })
+}
+
+/// The size hint of a body whose headers may hold a `content-length`.
+pub(super) fn size_hint(headers: &HeaderMap) -> SizeHint {
+    headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .map_or_else(SizeHint::default, SizeHint::with_exact)
+}
+
+/// Removes the connection-level headers, which belong to the host's transport and which
+/// wasi:http hosts refuse in fields a component makes (RFC 9110, section 7.6.1).
+pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    for name in [
+        http::header::CONNECTION,
+        http::header::TRANSFER_ENCODING,
+        http::header::UPGRADE,
+        http::header::HeaderName::from_static("keep-alive"),
+        http::header::HeaderName::from_static("proxy-connection"),
+        http::header::HeaderName::from_static("http2-settings"),
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// Adds `content-length` for a body of exact size, as hyper does: the host can then send it
+/// without chunked encoding.
+pub(super) fn add_content_length<B: Body>(headers: &mut HeaderMap, body: &B) {
+    if let Some(len) = body.size_hint().exact()
+        && !headers.contains_key(http::header::CONTENT_LENGTH)
+    {
+        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
+    }
+}

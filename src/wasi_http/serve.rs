@@ -1,0 +1,226 @@
+use core::convert::Infallible;
+use core::fmt::{self, Display};
+
+use http_body::Body;
+use wasip3::http::types::{ErrorCode, Request, Response};
+
+use super::{Incoming, SendBodyError, Transmitted, from_request, into_response};
+use crate::task::JoinHandle;
+
+/// What became of one request [`serve_with`] handled, once its response went out (or
+/// failed to).
+#[must_use = "an Outcome carries the errors of a request"]
+#[non_exhaustive]
+pub struct Outcome<H, B> {
+    /// The request's method and URI, to say which request this was.
+    pub request: String,
+    /// The handler's error, if it failed: the client got a `500 Internal Server Error`.
+    pub handler_error: Option<H>,
+    /// How the response went out (the `500`'s, if the handler failed).
+    pub response: Transmitted<B>,
+}
+
+impl<H, B> Outcome<H, B> {
+    /// True if the handler succeeded and its response went out whole.
+    pub fn is_ok(&self) -> bool {
+        self.handler_error.is_none() && self.response.is_ok()
+    }
+}
+
+impl<H: Display, B: Display> Display for Outcome<H, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: ", self.request)?;
+        if let Some(e) = &self.handler_error {
+            write!(f, "handler failed, answered 500: {e}; ")?;
+        }
+        if let Err(e) = &self.response.body {
+            let reason = match e {
+                SendBodyError::ContentsClosed { .. } => "client went away: ",
+                _ => "response body failed: ",
+            };
+            write!(f, "{reason}{e}")?;
+        } else if let Ok(bytes) = &self.response.body {
+            write!(f, "{bytes} body bytes sent")?;
+        }
+        if let Err(e) = &self.response.transmission {
+            write!(f, "; transmission failed: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<H, B> fmt::Debug for Outcome<H, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outcome")
+            .field("request", &self.request)
+            .field("handler_failed", &self.handler_error.is_some())
+            .field("response", &self.response)
+            .finish()
+    }
+}
+
+/// Runs `handler` on a wasi:http request: the one line a `wasi:http/handler` export needs.
+///
+/// The request arrives as an `http::Request<`[`Incoming`]`>` (see [`from_request`]). The
+/// handler's response goes back as a wasi:http response whose body a spawned task pumps
+/// (see [`into_response`]); if the handler fails, the client gets `500 Internal Server
+/// Error` instead. Nothing is lost silently: a handler error, a body error, the client
+/// hanging up mid-body and an error in the host's transmission result are each reported as
+/// one line on stderr (see [`write_stderr`](super::write_stderr)) naming the request. Use [`serve_with`] to handle
+/// the [`Outcome`] yourself.
+///
+/// # Errors
+///
+/// The request's `error-code` if it cannot be turned into an `http::Request` (the host
+/// then answers the client itself), or `internal-error` if the host refuses the response
+/// (a forbidden header, see [`to_fields`](super::to_fields)).
+///
+/// # Panics
+///
+/// Panics outside a component-model task (it is meant for an async export).
+///
+/// # Examples
+///
+/// ```no_run
+/// use http_body_util::BodyExt;
+/// use wasip3::http::types::{ErrorCode, Request, Response};
+/// use wit_futures::wasi_http::Incoming;
+///
+/// struct Echo;
+///
+/// impl wasip3::exports::http::handler::Guest for Echo {
+///     async fn handle(request: Request) -> Result<Response, ErrorCode> {
+///         wit_futures::wasi_http::serve(request, echo).await
+///     }
+/// }
+///
+/// // The request body streams straight back, trailers included.
+/// async fn echo(request: http::Request<Incoming>) -> Result<http::Response<Incoming>, ErrorCode> {
+///     Ok(http::Response::new(request.into_body()))
+/// }
+/// # wasip3::http::service::export!(Echo);
+/// ```
+pub async fn serve<F, Fut, B, H>(request: Request, handler: F) -> Result<Response, ErrorCode>
+where
+    F: FnOnce(http::Request<Incoming>) -> Fut,
+    Fut: Future<Output = Result<http::Response<B>, H>>,
+    B: Body + 'static,
+    B::Error: Display + 'static,
+    H: Display + 'static,
+{
+    serve_with(request, handler, async |outcome| {
+        if !outcome.is_ok() {
+            // Nowhere else to report a failure to report.
+            let _ = super::write_stderr(&format!("wasi-http: {outcome}\n")).await;
+        }
+    })
+    .await
+}
+
+/// As [`serve`], but `report` receives the [`Outcome`] of every request (also successful
+/// ones), on a spawned task, once the response went out or failed; the task ends when the
+/// future `report` returns is done.
+///
+/// # Errors
+///
+/// As [`serve`].
+///
+/// # Panics
+///
+/// Panics outside a component-model task (it is meant for an async export).
+///
+/// # Examples
+///
+/// ```no_run
+/// use wasip3::http::types::{ErrorCode, Request, Response};
+/// # async fn hello(_: http::Request<wit_futures::wasi_http::Incoming>) -> Result<http::Response<String>, String> { todo!() }
+/// # async fn example(request: Request) -> Result<Response, ErrorCode> {
+/// wit_futures::wasi_http::serve_with(request, hello, async |outcome| {
+///     // e.g. "GET /: 6 body bytes sent"
+///     let _ = wit_futures::wasi_http::write_stderr(&format!("{outcome}\n")).await;
+/// })
+/// .await
+/// # }
+/// ```
+pub async fn serve_with<F, Fut, B, H, R>(
+    request: Request,
+    handler: F,
+    report: R,
+) -> Result<Response, ErrorCode>
+where
+    F: FnOnce(http::Request<Incoming>) -> Fut,
+    Fut: Future<Output = Result<http::Response<B>, H>>,
+    B: Body + 'static,
+    B::Error: Display + 'static,
+    H: Display + 'static,
+    R: AsyncFnOnce(Outcome<H, B::Error>) + 'static,
+{
+    let request = from_request(request)?;
+    let name = format!("{} {}", request.method(), request.uri());
+    match handler(request).await {
+        Ok(response) => {
+            let (response, sent) = into_response(response)?;
+            spawn_report(sent, core::convert::identity, name, None, report);
+            Ok(response)
+        }
+        Err(e) => {
+            let mut response = http::Response::new(String::from("internal server error\n"));
+            *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            let (response, sent) = into_response(response)?;
+            spawn_report(sent, cannot_fail, name, Some(e), report);
+            Ok(response)
+        }
+    }
+}
+
+/// Reports the outcome once the response went out.
+fn spawn_report<X, B, H, R>(
+    sent: JoinHandle<Transmitted<X>>,
+    convert: fn(SendBodyError<X>) -> SendBodyError<B>,
+    request: String,
+    handler_error: Option<H>,
+    report: R,
+) where
+    X: 'static,
+    B: 'static,
+    H: 'static,
+    R: AsyncFnOnce(Outcome<H, B>) + 'static,
+{
+    crate::task::spawn(async move {
+        let response = match sent.await {
+            Ok(sent) => Transmitted {
+                body: sent.body.map_err(convert),
+                transmission: sent.transmission,
+            },
+            // The export's component-model task was torn down under the pump.
+            Err(_) => Transmitted {
+                body: Err(SendBodyError::ContentsClosed {
+                    written: 0,
+                    unsent: Vec::new(),
+                }),
+                transmission: Err(ErrorCode::InternalError(Some(
+                    "the export's task ended before the response body was sent".into(),
+                ))),
+            },
+        };
+        report(Outcome {
+            request,
+            handler_error,
+            response,
+        })
+        .await;
+    })
+    .detach();
+}
+
+/// The errors of the `500` body, which cannot fail itself.
+fn cannot_fail<B>(e: SendBodyError<Infallible>) -> SendBodyError<B> {
+    match e {
+        crate::http::SendBodyError::Body(never) => match never {},
+        crate::http::SendBodyError::Trailers(map) => SendBodyError::Trailers(map),
+        crate::http::SendBodyError::ContentsClosed { written, unsent } => {
+            SendBodyError::ContentsClosed { written, unsent }
+        }
+        crate::http::SendBodyError::EndClosed(value) => SendBodyError::EndClosed(value),
+    }
+}

@@ -1,0 +1,8 @@
+//! wasi:http on loopback: a [`Server`] that runs a wasi:http component for every request,
+//! and a hyper [`Client`] with bodies of chosen shape to drive it.
+
+mod client;
+mod server;
+
+pub use client::{Client, PatternBody, PatternCheck, Received, pattern_byte, read_body};
+pub use server::{RequestLog, Server, ServerBody};
