@@ -1,6 +1,7 @@
 //! `cargo run --example demo`: runs each example component (built for `wasm32-wasip2` by the
 //! harness's build script) on embedded wasmtime, with the host playing the other side of
-//! its futures and streams, and prints what happened.
+//! its futures and streams (and, for the wasi:http example, a real HTTP client on
+//! loopback), and prints what happened.
 
 use wit_futures_harness::examples::{self, Run};
 
@@ -21,6 +22,10 @@ async fn main() {
     print(
         "byte-copy: futures::io::copy from AsyncRead to AsyncWrite",
         examples::byte_copy().await,
+    );
+    print(
+        "http-lines: a wasi:http line transform on 127.0.0.1, driven by an HTTP client",
+        examples::http_lines().await,
     );
 }
 

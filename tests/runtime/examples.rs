@@ -67,3 +67,49 @@ async fn byte_copy_example() {
         ["copied 1048576 bytes", "output identical to input: true"]
     );
 }
+
+#[tokio::test]
+async fn http_lines_example() {
+    let runs = examples::http_lines().await;
+    let settled = "server: store settled with nothing left open: true";
+    let complete = &runs[0].lines;
+    assert_eq!(
+        complete[..9],
+        [
+            "status 200 OK",
+            "<      1  HELLO",
+            "<      2  WASI",
+            "<      3  WORLD",
+            "< trailer x-lines: 3",
+            "< trailer x-bytes: 41",
+            "< trailer x-fnv1a: 1f16010db3058127",
+            "< trailer x-outcome: complete",
+            "digest of the body matches x-fnv1a: true",
+        ]
+    );
+    assert_eq!(complete[9], "server: http-lines: POST /: 3 lines, 41 bytes");
+    assert!(complete[10].starts_with(settled), "{complete:?}");
+    let quiet = &runs[1].lines;
+    assert_eq!(
+        quiet[..3],
+        [
+            "status 200 OK",
+            "<      1  FIRST",
+            "< ! no data for 100 ms: giving up"
+        ]
+    );
+    assert!(
+        quiet.contains(&"< trailer x-outcome: timeout".to_string()),
+        "{quiet:?}"
+    );
+    assert!(quiet.contains(&"digest of the body matches x-fnv1a: true".to_string()));
+    assert!(quiet.last().unwrap().starts_with(settled), "{quiet:?}");
+    let gone = &runs[2].lines;
+    assert!(
+        gone.iter()
+            .any(|l| l.contains("client went away after")
+                && l.contains("stopped reading its request")),
+        "{gone:?}"
+    );
+    assert!(gone.last().unwrap().starts_with(settled), "{gone:?}");
+}

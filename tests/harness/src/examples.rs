@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::http::{Client, ClientBody, PatternBody, Server, read_body, scripted_body};
 use crate::peer::{Delivery, Intake, future_after, future_never, read_future, read_stream, stream};
 use crate::{FutureReader, Guest, StreamReader};
 
@@ -165,4 +166,114 @@ pub async fn byte_copy() -> Vec<Run> {
         ],
         elapsed: start.elapsed(),
     }]
+}
+
+/// examples/http-lines, served over HTTP on 127.0.0.1 and driven by a real HTTP client
+/// (hyper): a small upload with trailers, a client that goes quiet past the deadline, and
+/// one that hangs up mid-response. Lines: what the client received, then what the server
+/// logged.
+pub async fn http_lines() -> Vec<Run> {
+    let server = Server::start("example-http-lines").await;
+    let post = |path: &str, body: ClientBody| {
+        http::Request::post(path)
+            .header(http::header::HOST, "localhost")
+            .header(http::header::TE, "trailers")
+            .body(body)
+            .unwrap()
+    };
+    let mut runs = Vec::new();
+    let scenarios: [(&str, &str, ClientBody, Option<u64>); 3] = [
+        (
+            "three lines, read to the end",
+            "/",
+            scripted_body(vec![(ms(0), "hello\nwasi\n"), (ms(20), "world\n")]),
+            None,
+        ),
+        (
+            "the client goes quiet for 300 ms (idle_ms=100)",
+            "/?idle_ms=100",
+            scripted_body(vec![(ms(0), "first\n"), (ms(300), "too late\n")]),
+            None,
+        ),
+        (
+            "the client hangs up after 64 KiB of a long response",
+            "/",
+            lines_body(200_000),
+            Some(64 * 1024),
+        ),
+    ];
+    for (i, (scenario, path, body, hang_up_after)) in scenarios.into_iter().enumerate() {
+        let start = Instant::now();
+        let mut client = Client::connect(server.addr()).await;
+        let response = client.send(post(path, body)).await.expect("response");
+        let mut lines = vec![format!("status {}", response.status())];
+        let mut text = Vec::new();
+        match hang_up_after {
+            None => {
+                let received = read_body(response.into_body(), Duration::ZERO, |_, d| {
+                    text.extend_from_slice(d)
+                })
+                .await;
+                lines.extend(
+                    String::from_utf8_lossy(&text)
+                        .lines()
+                        .map(|l| format!("< {l}")),
+                );
+                if let Some(trailers) = received.trailers {
+                    let digest = fnv1a(&text);
+                    for (name, value) in &trailers {
+                        lines.push(format!(
+                            "< trailer {name}: {}",
+                            value.to_str().unwrap_or("?")
+                        ));
+                    }
+                    let matches = trailers.get("x-fnv1a").and_then(|v| v.to_str().ok())
+                        == Some(format!("{digest:016x}").as_str());
+                    lines.push(format!("digest of the body matches x-fnv1a: {matches}"));
+                }
+            }
+            Some(limit) => {
+                use http_body_util::BodyExt;
+                let mut body = response.into_body();
+                let mut read = 0;
+                while read < limit {
+                    match body.frame().await {
+                        Some(Ok(frame)) => read += frame.into_data().map_or(0, |d| d.len() as u64),
+                        _ => break,
+                    }
+                }
+                lines.push(format!("read {read} bytes, then hung up"));
+                drop((body, client));
+            }
+        }
+        let log = server.logs(i + 1).await.pop().unwrap();
+        lines.extend(log.stderr.lines().map(|l| format!("server: {l}")));
+        lines.push(format!(
+            "server: store settled with nothing left open: {}; guest memory peak {} KiB",
+            log.settled,
+            log.guest_memory / 1024
+        ));
+        runs.push(Run {
+            scenario: scenario.into(),
+            lines,
+            elapsed: start.elapsed(),
+        });
+    }
+    runs
+}
+
+/// `n` numbered lines of text.
+fn lines_body(n: u64) -> ClientBody {
+    use http_body_util::BodyExt;
+    let text: String = (0..n)
+        .map(|i| format!("line {i} of a long upload\n"))
+        .collect();
+    PatternBody::bytes(text).boxed_unsync()
+}
+
+/// The digest the example puts in `x-fnv1a`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use wasmtime_wasi_http::io::TokioIo;
@@ -20,9 +22,12 @@ pub fn pattern_byte(i: u64) -> u8 {
     (i.wrapping_mul(31) ^ (i >> 11)) as u8
 }
 
+/// A request body of any kind, boxed.
+pub type ClientBody = UnsyncBoxBody<Bytes, std::io::Error>;
+
 /// One HTTP/1.1 connection to a server.
 pub struct Client {
-    sender: SendRequest<PatternBody>,
+    sender: SendRequest<ClientBody>,
 }
 
 impl Client {
@@ -43,12 +48,17 @@ impl Client {
     }
 
     /// Sends `request` and returns the response head; its body streams in as it is read.
-    pub async fn send(
+    pub async fn send<B>(
         &mut self,
-        request: http::Request<PatternBody>,
-    ) -> hyper::Result<http::Response<Incoming>> {
+        request: http::Request<B>,
+    ) -> hyper::Result<http::Response<Incoming>>
+    where
+        B: Body<Data = Bytes, Error = std::io::Error> + Send + 'static,
+    {
         self.sender.ready().await?;
-        self.sender.send_request(request).await
+        self.sender
+            .send_request(request.map(BodyExt::boxed_unsync))
+            .await
     }
 }
 
@@ -192,7 +202,6 @@ pub async fn read_body(
     delay: Duration,
     mut check: impl FnMut(u64, &[u8]),
 ) -> Received {
-    use http_body_util::BodyExt;
     let mut received = Received::default();
     loop {
         if !delay.is_zero() {
@@ -237,4 +246,15 @@ impl PatternCheck {
             self.first_mismatch = Some(offset + i as u64);
         }
     }
+}
+
+/// A request body written as a script: each frame is sent after its pause, as a client
+/// typing lines would.
+pub fn scripted_body(frames: Vec<(Duration, &'static str)>) -> ClientBody {
+    let frames = futures::stream::unfold(frames.into_iter(), |mut frames| async move {
+        let (pause, text) = frames.next()?;
+        tokio::time::sleep(pause).await;
+        Some((Ok(Frame::data(Bytes::from_static(text.as_bytes()))), frames))
+    });
+    http_body_util::StreamBody::new(frames).boxed_unsync()
 }

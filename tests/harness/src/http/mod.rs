@@ -4,5 +4,7 @@
 mod client;
 mod server;
 
-pub use client::{Client, PatternBody, PatternCheck, Received, pattern_byte, read_body};
+pub use client::{
+    Client, ClientBody, PatternBody, PatternCheck, Received, pattern_byte, read_body, scripted_body,
+};
 pub use server::{RequestLog, Server, ServerBody};

@@ -203,6 +203,17 @@ impl Server {
     pub fn finished(&self) -> usize {
         self.logs.lock().unwrap().len()
     }
+
+    /// The log of the `i`-th request to finish (counting from 0), waiting for it as long as
+    /// it takes.
+    pub async fn log(&self, i: usize) -> RequestLog {
+        loop {
+            if let Some(log) = self.logs.lock().unwrap().get(i) {
+                return log.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 fn service_pre(name: &str) -> ServicePre<Ctx> {
