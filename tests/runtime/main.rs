@@ -6,6 +6,7 @@ mod examples;
 mod future_receiver;
 mod future_sender;
 mod http;
+mod http_body;
 mod peer_misbehaviour;
 mod stream_reader;
 mod stream_writer;
