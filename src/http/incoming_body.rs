@@ -205,9 +205,16 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
         loop {
             let mut next = None;
             if !driver.in_flight() {
+                // No bigger than what is left, if that is known: a small body costs a small
+                // buffer (at least 1 KiB, so that a wrong hint costs little).
+                let want = match self.size_hint.upper() {
+                    Some(left) => (left.min(self.capacity as u64) as usize).max(1024),
+                    None => self.capacity,
+                }
+                .min(self.capacity);
                 let mut buf = core::mem::take(&mut self.spare);
                 buf.clear();
-                buf.reserve_exact(self.capacity);
+                buf.reserve_exact(want);
                 next = Some(buf);
             }
             let (result, mut read) = ready!(driver.poll_read(cx, &mut next));

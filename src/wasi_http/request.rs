@@ -5,7 +5,7 @@ use http_body::Body;
 use wasip3::http::types::{ErrorCode, Method, Request, RequestOptions, Scheme};
 use wasip3::{wit_future, wit_stream};
 
-use super::response::{Transmitted, pump};
+use super::response::{Transmitted, sending};
 use super::{Incoming, internal, to_fields, to_header_map};
 use crate::http::IncomingBody;
 use crate::task::JoinHandle;
@@ -134,7 +134,7 @@ where
         .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
     wasi.set_path_with_query(parts.uri.path_and_query().map(PathAndQuery::as_str))
         .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
-    let sent = pump(body, contents_writer, end_writer, transmission);
+    let sent = crate::task::spawn(sending(body, contents_writer, end_writer, transmission));
     Ok((wasi, sent))
 }
 

@@ -99,6 +99,24 @@ where
     B: Body + 'static,
     B::Error: Display + 'static,
 {
+    let (response, sending) = response_and_sending(response)?;
+    Ok((response, crate::task::spawn(sending)))
+}
+
+/// [`into_response`], with the work that sends the body not yet spawned.
+pub(super) fn response_and_sending<B>(
+    response: http::Response<B>,
+) -> Result<
+    (
+        Response,
+        impl Future<Output = Transmitted<B::Error>> + 'static,
+    ),
+    ErrorCode,
+>
+where
+    B: Body + 'static,
+    B::Error: Display + 'static,
+{
     let (parts, body) = response.into_parts();
     let mut headers = parts.headers;
     remove_hop_by_hop(&mut headers);
@@ -112,8 +130,10 @@ where
     let (wasi, transmission) = Response::new(to_fields(&headers)?, Some(contents), end);
     wasi.set_status_code(parts.status.as_u16())
         .map_err(|()| super::internal(format_args!("status {} refused", parts.status)))?;
-    let sent = pump(body, contents_writer, end_writer, transmission);
-    Ok((wasi, sent))
+    Ok((
+        wasi,
+        sending(body, contents_writer, end_writer, transmission),
+    ))
 }
 
 /// A wasi:http response (e.g. from `wasip3::http::client::send`) as an `http::Response`
@@ -149,20 +169,19 @@ pub fn from_response(response: Response) -> Result<http::Response<Incoming>, Err
     Ok(out)
 }
 
-/// Spawns the task that pumps `body` into a wasi:http body, then waits for the host's
-/// transmission result.
-pub(super) fn pump<B>(
+/// Pumps `body` into a wasi:http body, then waits for the host's transmission result.
+pub(super) fn sending<B>(
     body: B,
     contents: StreamWriter<u8>,
     end: FutureWriter<Result<Option<Trailers>, ErrorCode>>,
     transmission: FutureReader<Result<(), ErrorCode>>,
-) -> JoinHandle<Transmitted<B::Error>>
+) -> impl Future<Output = Transmitted<B::Error>> + 'static
 where
     B: Body + 'static,
     B::Error: Display + 'static,
 {
     let body = BodyWriter::new(contents, end, to_fields).send(body, error_code);
-    crate::task::spawn(async move {
+    async move {
         let body = body.await;
         // The value, or `Canceled` if the receiver was closed: it never is here.
         let transmission = transmission
@@ -170,7 +189,7 @@ where
             .await
             .unwrap_or_else(|_| Err(ErrorCode::InternalError(None)));
         Transmitted { body, transmission }
-    })
+    }
 }
 
 /// The size hint of a body whose headers may hold a `content-length`.

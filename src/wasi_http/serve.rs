@@ -4,8 +4,8 @@ use core::fmt::{self, Display};
 use http_body::Body;
 use wasip3::http::types::{ErrorCode, Request, Response};
 
-use super::{Incoming, SendBodyError, Transmitted, from_request, into_response};
-use crate::task::JoinHandle;
+use super::response::response_and_sending;
+use super::{Incoming, SendBodyError, Transmitted, from_request};
 
 /// What became of one request [`serve_with`] handled, once its response went out (or
 /// failed to).
@@ -63,7 +63,7 @@ impl<H, B> fmt::Debug for Outcome<H, B> {
 ///
 /// The request arrives as an `http::Request<`[`Incoming`]`>` (see [`from_request`]). The
 /// handler's response goes back as a wasi:http response whose body a spawned task pumps
-/// (see [`into_response`]); if the handler fails, the client gets `500 Internal Server
+/// (see [`into_response`](super::into_response)); if the handler fails, the client gets `500 Internal Server
 /// Error` instead. Nothing is lost silently: a handler error, a body error, the client
 /// hanging up mid-body and an error in the host's transmission result are each reported as
 /// one line on stderr (see [`write_stderr`](super::write_stderr)) naming the request. Use [`serve_with`] to handle
@@ -159,23 +159,23 @@ where
     let name = format!("{} {}", request.method(), request.uri());
     match handler(request).await {
         Ok(response) => {
-            let (response, sent) = into_response(response)?;
-            spawn_report(sent, core::convert::identity, name, None, report);
+            let (response, sending) = response_and_sending(response)?;
+            spawn_report(sending, core::convert::identity, name, None, report);
             Ok(response)
         }
         Err(e) => {
             let mut response = http::Response::new(String::from("internal server error\n"));
             *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            let (response, sent) = into_response(response)?;
-            spawn_report(sent, cannot_fail, name, Some(e), report);
+            let (response, sending) = response_and_sending(response)?;
+            spawn_report(sending, cannot_fail, name, Some(e), report);
             Ok(response)
         }
     }
 }
 
-/// Reports the outcome once the response went out.
+/// Sends the response body, then reports the outcome, on one spawned task.
 fn spawn_report<X, B, H, R>(
-    sent: JoinHandle<Transmitted<X>>,
+    sending: impl Future<Output = Transmitted<X>> + 'static,
     convert: fn(SendBodyError<X>) -> SendBodyError<B>,
     request: String,
     handler_error: Option<H>,
@@ -187,21 +187,10 @@ fn spawn_report<X, B, H, R>(
     R: AsyncFnOnce(Outcome<H, B>) + 'static,
 {
     crate::task::spawn(async move {
-        let response = match sent.await {
-            Ok(sent) => Transmitted {
-                body: sent.body.map_err(convert),
-                transmission: sent.transmission,
-            },
-            // The export's component-model task was torn down under the pump.
-            Err(_) => Transmitted {
-                body: Err(SendBodyError::ContentsClosed {
-                    written: 0,
-                    unsent: Vec::new(),
-                }),
-                transmission: Err(ErrorCode::InternalError(Some(
-                    "the export's task ended before the response body was sent".into(),
-                ))),
-            },
+        let sent = sending.await;
+        let response = Transmitted {
+            body: sent.body.map_err(convert),
+            transmission: sent.transmission,
         };
         report(Outcome {
             request,

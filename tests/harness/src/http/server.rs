@@ -154,6 +154,9 @@ impl Server {
                     let Ok((stream, _)) = listener.accept().await else {
                         continue;
                     };
+                    // Without it, Nagle's algorithm holds the last small write of a chunked
+                    // response until the client's delayed ACK (40 ms).
+                    let _ = stream.set_nodelay(true);
                     let (pre, logs) = (pre.clone(), logs.clone());
                     tokio::spawn(async move {
                         let service =

@@ -1,0 +1,107 @@
+//! `cargo bench --bench http`: the wasi:http echo handler of `benches/http-guest` written
+//! three ways (wit-futures' bridge, a hand-written raw loop, wasip3's http-compat), served by
+//! the same wasmtime-wasi-http + hyper host on 127.0.0.1 and driven by the same hyper
+//! client, alternating, in one run: a 64 MiB echo and 1,000 small requests.
+
+use std::time::{Duration, Instant};
+
+use wit_futures_harness::http::{Client, PatternBody, PatternCheck, Server, read_body};
+
+const BIG: u64 = 64 << 20;
+const SMALL: usize = 1_000;
+const SMALL_BYTES: u64 = 100;
+const ROUNDS: usize = 7;
+const MODES: [&str; 3] = ["raw", "adapter", "compat"];
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let server = Server::start("bench-http-guest").await;
+    let mut big = [const { Vec::new() }; 3];
+    let mut small = [const { Vec::new() }; 3];
+    for round in 0..=ROUNDS {
+        for (m, mode) in MODES.iter().enumerate() {
+            let t = echo_big(&server, mode).await;
+            let s = echo_small(&server, mode).await;
+            if round > 0 {
+                // round 0 warms up
+                big[m].push(t);
+                small[m].push(s);
+            }
+        }
+    }
+    let big = big.map(median);
+    let small = small.map(median);
+    println!(
+        "http_body echo of {} MiB (request and response streaming at once), median of {ROUNDS}:",
+        BIG >> 20
+    );
+    for (m, mode) in MODES.iter().enumerate() {
+        let mbps = BIG as f64 / big[m].as_secs_f64() / 1e6;
+        println!(
+            "  {mode:>7}: {:>7.1} ms, {mbps:>6.0} MB/s",
+            big[m].as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "http_body {SMALL} small requests ({SMALL_BYTES}-byte echo, one connection), median of {ROUNDS}:"
+    );
+    for (m, mode) in MODES.iter().enumerate() {
+        let per = small[m].as_secs_f64() * 1e6 / SMALL as f64;
+        println!("  {mode:>7}: {per:>6.0} µs per request");
+    }
+    let [raw, adapter, compat] = big.map(|d| d.as_secs_f64());
+    println!("http_body adapter/raw = {:.3}", adapter / raw);
+    println!("http_body compat/adapter = {:.3}", compat / adapter);
+    let [raw, adapter, compat] = small.map(|d| d.as_secs_f64());
+    println!("http_body small adapter/raw = {:.3}", adapter / raw);
+    println!("http_body small compat/adapter = {:.3}", compat / adapter);
+}
+
+fn request(mode: &str, body: PatternBody) -> http::Request<PatternBody> {
+    http::Request::post(format!("/{mode}/echo"))
+        .header(http::header::HOST, "localhost")
+        .body(body)
+        .unwrap()
+}
+
+/// One 64 MiB echo: the time until the last response byte arrived.
+async fn echo_big(server: &Server, mode: &str) -> Duration {
+    let mut client = Client::connect(server.addr()).await;
+    let start = Instant::now();
+    let response = client
+        .send(request(mode, PatternBody::new(BIG)))
+        .await
+        .unwrap();
+    let mut check = PatternCheck::default();
+    let received = read_body(response.into_body(), Duration::ZERO, |at, d| {
+        check.check(at, d)
+    })
+    .await;
+    let elapsed = start.elapsed();
+    assert_eq!(
+        (received.bytes, received.error, check.first_mismatch),
+        (BIG, None, None),
+        "{mode}"
+    );
+    elapsed
+}
+
+/// SMALL echoes of SMALL_BYTES each on one connection: the total time.
+async fn echo_small(server: &Server, mode: &str) -> Duration {
+    let mut client = Client::connect(server.addr()).await;
+    let start = Instant::now();
+    for _ in 0..SMALL {
+        let response = client
+            .send(request(mode, PatternBody::new(SMALL_BYTES)))
+            .await
+            .unwrap();
+        let received = read_body(response.into_body(), Duration::ZERO, |_, _| {}).await;
+        assert_eq!(received.bytes, SMALL_BYTES, "{mode}");
+    }
+    start.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
