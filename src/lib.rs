@@ -31,6 +31,17 @@
 //!   [`with_cancel`](cancel::CancelExt::with_cancel) and the export-call
 //!   [`scope`](cancel::scope).
 //! - [`prelude`] holds the extension traits, the front door.
+//! - `http` (feature `http`) bridges an HTTP body carried as `stream<u8>` plus a trailers
+//!   future to `http_body::Body`, both ways.
+//! - `wasi_http` (feature `wasi-http`) turns wasi:http (WASI 0.3) requests and responses
+//!   into the `http` crate's types and back, on the `wasip3` bindings; a handler is an
+//!   `async fn` over them.
+//!
+//! # Features
+//!
+//! - `http`: the `http` module (adds the `http`, `http-body` and `bytes` crates).
+//! - `wasi-http`: the `wasi_http` module (adds `wasip3` 0.10, which is built on the same
+//!   wit-bindgen 0.63).
 //!
 //! Everything here runs inside a component (`wasm32-wasip2`) under a component-model async
 //! runtime; on a native target the wit-bindgen intrinsics panic when reached. Spawning

@@ -127,6 +127,7 @@ impl<T: 'static, E: 'static> BodyWriter<T, E> {
     /// # Panics
     ///
     /// Panics outside a component-model task, where nothing can be spawned.
+    #[allow(clippy::type_complexity)]
     pub fn spawn_send<B, F>(
         self,
         body: B,

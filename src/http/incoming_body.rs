@@ -291,7 +291,7 @@ impl<T: 'static, E: 'static> Body for IncomingBody<T, E> {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.size_hint.clone()
+        self.size_hint
     }
 }
 

@@ -187,7 +187,7 @@ where
         let transmission = transmission
             .into_oneshot()
             .await
-            .unwrap_or_else(|_| Err(ErrorCode::InternalError(None)));
+            .unwrap_or(Err(ErrorCode::InternalError(None)));
         Transmitted { body, transmission }
     }
 }
