@@ -140,4 +140,20 @@ mod select_ready {
         stream::<stream::TryItemStream<Pinned, Pinned>>();
         stream::<cancel::WithCancelStream<stream::ItemStream<Pinned>>>();
     }
+
+    /// The http bridge: the incoming body is `Unpin` and `Send`, the pump a fused `Unpin`
+    /// `Send` future for an `Unpin` `Send` body.
+    #[cfg(feature = "http")]
+    #[test]
+    fn http_bodies_are_unpin_and_send() {
+        fn body<B: http_body::Body + Unpin + Send>() {}
+        type Pump = crate::http::SendBody<
+            crate::http::IncomingBody<Pinned, Pinned>,
+            Pinned,
+            Pinned,
+            fn(&Pinned) -> Pinned,
+        >;
+        body::<crate::http::IncomingBody<Pinned, Pinned>>();
+        future::<Pump>();
+    }
 }
