@@ -17,6 +17,7 @@ mod chunk_sink;
 mod chunk_stream;
 mod forward;
 mod item_stream;
+mod driver;
 pub(crate) mod read_driver;
 mod stream_sink;
 mod try_item_stream;
