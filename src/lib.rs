@@ -91,14 +91,18 @@ pub mod future;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
+mod park;
 pub mod stream;
 pub mod task;
 #[cfg(feature = "wasi-http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wasi-http")))]
 pub mod wasi_http;
 
+pub use self::park::{Park, Parked};
+
 /// The extension traits that adapt wit-bindgen's handles: `use wit_futures::prelude::*;`.
 pub mod prelude {
+    pub use crate::Park;
     pub use crate::cancel::{CancelExt, CancelStreamExt};
     pub use crate::future::{FutureReaderExt, FutureWriterExt};
     #[cfg(feature = "http")]

@@ -54,8 +54,9 @@ enum State<T: 'static> {
     Idle(FutureReader<T>),
     /// A read is in flight; its result may already have arrived.
     Reading(Pin<Box<FutureRead<T>>>),
-    /// [`Receiver::close`] ran; holds the value if one had raced in.
-    Closed(Option<T>),
+    /// No read will happen any more ([`Receiver::close`] ran, or [`Receiver::park`] found
+    /// the value had arrived); holds the value until it is handed out.
+    Settled(Option<T>),
     /// The value (or `Canceled`) was handed out.
     Done,
 }
@@ -65,6 +66,7 @@ impl<T> Unpin for Receiver<T> {}
 
 /// What [`Receiver::into_inner`] gives back.
 #[derive(Debug)]
+#[must_use = "dropping it drops the value or the reader"]
 pub enum Recovered<T: 'static> {
     /// No value had arrived: the reader, with no read in flight, ready to be read again or
     /// handed on.
@@ -147,10 +149,52 @@ impl<T: 'static> Receiver<T> {
     pub fn close(&mut self) {
         self.state = match core::mem::replace(&mut self.state, State::Done) {
             // Dropping the reader is `future.drop-readable`: the writer sees it gone.
-            State::Idle(_reader) => State::Closed(None),
-            State::Reading(mut read) => State::Closed(read.as_mut().cancel().ok()),
-            state @ (State::Closed(_) | State::Done) => state,
+            State::Idle(_reader) => State::Settled(None),
+            State::Reading(mut read) => State::Settled(read.as_mut().cancel().ok()),
+            state @ (State::Settled(_) | State::Done) => state,
         };
+    }
+
+    /// Stops a read in flight, keeping the value if it had arrived (the next poll returns
+    /// it); otherwise the reader is idle again and the next poll starts a new read. Does
+    /// nothing if no read is in flight. See [`Park`](crate::Park) for why an adapter kept
+    /// past the end of an export call must be parked.
+    ///
+    /// ```no_run
+    /// use wit_futures::prelude::*;
+    /// # fn example(reader: wit_bindgen::FutureReader<u32>) {
+    /// let mut rx = reader.into_oneshot();
+    /// let _ = rx.try_recv(); // starts a read
+    /// rx.park(); // no read in flight any more; a value that raced in is kept
+    /// # }
+    /// ```
+    pub fn park(&mut self) {
+        if let State::Reading(read) = &mut self.state {
+            self.state = match read.as_mut().cancel() {
+                Ok(value) => State::Settled(Some(value)),
+                Err(reader) => State::Idle(reader),
+            };
+        }
+    }
+
+    /// A receiver of what [`into_inner`](Self::into_inner) gave back: it reads the reader,
+    /// or returns the value, or is already done.
+    ///
+    /// ```no_run
+    /// use wit_futures::future::Receiver;
+    /// use wit_futures::prelude::*;
+    /// # fn example(reader: wit_bindgen::FutureReader<u32>) {
+    /// let recovered = reader.into_oneshot().into_inner();
+    /// let rx = Receiver::from_recovered(recovered);
+    /// # }
+    /// ```
+    pub fn from_recovered(recovered: Recovered<T>) -> Self {
+        let state = match recovered {
+            Recovered::Reader(reader) => State::Idle(reader),
+            Recovered::Value(value) => State::Settled(Some(value)),
+            Recovered::Nothing => State::Done,
+        };
+        Self { state }
     }
 
     /// Takes the reader back, or the value if it arrived first. Never drops a value.
@@ -174,6 +218,7 @@ impl<T: 'static> Receiver<T> {
     /// }
     /// # }
     /// ```
+    #[must_use = "dropping what into_inner gives back drops the value or the reader"]
     pub fn into_inner(mut self) -> Recovered<T> {
         match core::mem::replace(&mut self.state, State::Done) {
             State::Idle(reader) => Recovered::Reader(reader),
@@ -181,8 +226,8 @@ impl<T: 'static> Receiver<T> {
                 Ok(value) => Recovered::Value(value),
                 Err(reader) => Recovered::Reader(reader),
             },
-            State::Closed(Some(value)) => Recovered::Value(value),
-            State::Closed(None) | State::Done => Recovered::Nothing,
+            State::Settled(Some(value)) => Recovered::Value(value),
+            State::Settled(None) | State::Done => Recovered::Nothing,
         }
     }
 
@@ -243,7 +288,7 @@ impl<T: 'static> Receiver<T> {
                     self.state = State::Done;
                     return Poll::Ready(Ok(value));
                 }
-                State::Closed(value) => {
+                State::Settled(value) => {
                     let value = value.take();
                     self.state = State::Done;
                     return Poll::Ready(value.ok_or(Canceled));
@@ -280,8 +325,8 @@ impl<T: 'static> fmt::Debug for Receiver<T> {
         let state = match &self.state {
             State::Idle(_) => "idle",
             State::Reading(_) => "reading",
-            State::Closed(Some(_)) => "closed with value",
-            State::Closed(None) => "closed",
+            State::Settled(Some(_)) => "value waiting",
+            State::Settled(None) => "closed",
             State::Done => "done",
         };
         f.debug_struct("Receiver").field("state", &state).finish()

@@ -64,7 +64,7 @@ impl<T: 'static> Sender<T> {
     /// ```
     pub fn send(self, value: T) -> Send<T> {
         Send {
-            write: Some(Box::pin(self.writer.write(value))),
+            state: SendState::Idle(self.writer, value),
         }
     }
 
@@ -153,13 +153,25 @@ impl<T: 'static> fmt::Debug for Sender<T> {
 /// Dropping a `Send` before it resolved does not cancel the write: a spawned task finishes
 /// it, and the reader gets the value. If that reader is gone too, the value is dropped with
 /// the task. To take the value back instead, use [`Send::cancel`].
+#[must_use = "dropping a Send still delivers its value (on a spawned task); await it to learn the outcome"]
 pub struct Send<T: 'static> {
-    /// `None` once resolved or cancelled.
-    write: Option<Pin<Box<FutureWrite<T>>>>,
+    state: SendState<T>,
+}
+
+enum SendState<T: 'static> {
+    /// Not started yet, or parked: the writer and the value to write.
+    Idle(FutureWriter<T>, T),
+    /// The write is in flight.
+    Writing(Pin<Box<FutureWrite<T>>>),
+    /// Parked after the write had finished: its outcome, for the next poll.
+    Finished(Result<(), SendError<T>>),
+    /// The outcome was handed out (or taken by `cancel`).
+    Done,
 }
 
 /// What [`Send::cancel`] found.
 #[derive(Debug)]
+#[must_use = "dropping it drops the value that was not delivered"]
 pub enum SendCancel<T: 'static> {
     /// The reader had already taken the value.
     Delivered,
@@ -191,15 +203,32 @@ impl<T: 'static> Send<T> {
     /// # }
     /// ```
     pub fn cancel(mut self) -> SendCancel<T> {
-        match self.write.take() {
-            None => SendCancel::Finished,
-            Some(mut write) => match write.as_mut().cancel() {
+        match core::mem::replace(&mut self.state, SendState::Done) {
+            SendState::Idle(writer, value) => SendCancel::Cancelled(value, Sender::new(writer)),
+            SendState::Writing(mut write) => match write.as_mut().cancel() {
                 FutureWriteCancel::AlreadySent => SendCancel::Delivered,
                 FutureWriteCancel::Dropped(value) => SendCancel::ReaderDropped(value),
                 FutureWriteCancel::Cancelled(value, writer) => {
                     SendCancel::Cancelled(value, Sender::new(writer))
                 }
             },
+            SendState::Finished(Ok(())) => SendCancel::Delivered,
+            SendState::Finished(Err(SendError(value))) => SendCancel::ReaderDropped(value),
+            SendState::Done => SendCancel::Finished,
+        }
+    }
+
+    /// Stops a write in flight and keeps its value (or its outcome, if it had finished):
+    /// the next poll starts the write again (or resolves). Does nothing if no write is in
+    /// flight. See [`Park`](crate::Park) for why an adapter kept past the end of an export
+    /// call must be parked.
+    pub fn park(&mut self) {
+        if let SendState::Writing(write) = &mut self.state {
+            self.state = match write.as_mut().cancel() {
+                FutureWriteCancel::AlreadySent => SendState::Finished(Ok(())),
+                FutureWriteCancel::Dropped(value) => SendState::Finished(Err(SendError(value))),
+                FutureWriteCancel::Cancelled(value, writer) => SendState::Idle(writer, value),
+            };
         }
     }
 }
@@ -214,38 +243,67 @@ impl<T: 'static> Future for Send<T> {
     /// if the reader is gone, `Pending` otherwise (only the most recent waker is woken) and
     /// `Pending` forever after it resolved.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(write) = self.write.as_mut() else {
-            return Poll::Pending;
-        };
-        let result = core::task::ready!(write.as_mut().poll(cx));
-        self.write = None;
-        Poll::Ready(result.map_err(|e| SendError(e.value)))
+        loop {
+            match &mut self.state {
+                SendState::Idle(..) => {
+                    let SendState::Idle(writer, value) =
+                        core::mem::replace(&mut self.state, SendState::Done)
+                    else {
+                        unreachable!()
+                    };
+                    self.state = SendState::Writing(Box::pin(writer.write(value)));
+                }
+                SendState::Writing(write) => {
+                    let result = core::task::ready!(write.as_mut().poll(cx));
+                    self.state = SendState::Done;
+                    return Poll::Ready(result.map_err(|e| SendError(e.value)));
+                }
+                SendState::Finished(_) => {
+                    let SendState::Finished(outcome) =
+                        core::mem::replace(&mut self.state, SendState::Done)
+                    else {
+                        unreachable!()
+                    };
+                    return Poll::Ready(outcome);
+                }
+                SendState::Done => return Poll::Pending,
+            }
+        }
     }
 }
 
 impl<T: 'static> FusedFuture for Send<T> {
     fn is_terminated(&self) -> bool {
-        self.write.is_none()
+        matches!(self.state, SendState::Done)
     }
 }
 
 impl<T: 'static> Drop for Send<T> {
     fn drop(&mut self) {
-        if let Some(write) = self.write.take() {
-            // Finish the write in the background rather than let wit-bindgen's drop cancel
-            // it and write the default instead of the caller's value.
-            crate::task::spawn(async move {
+        // Finish the write in the background rather than let wit-bindgen's drop cancel it
+        // and write the default instead of the caller's value.
+        match core::mem::replace(&mut self.state, SendState::Done) {
+            SendState::Idle(writer, value) => crate::task::spawn(async move {
+                let _ = writer.write(value).await;
+            })
+            .detach(),
+            SendState::Writing(write) => crate::task::spawn(async move {
                 let _ = write.await;
             })
-            .detach();
+            .detach(),
+            SendState::Finished(_) | SendState::Done => {}
         }
     }
 }
 
 impl<T: 'static> fmt::Debug for Send<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Send")
-            .field("terminated", &self.write.is_none())
-            .finish()
+        let state = match &self.state {
+            SendState::Idle(..) => "idle",
+            SendState::Writing(_) => "writing",
+            SendState::Finished(_) => "finished",
+            SendState::Done => "done",
+        };
+        f.debug_struct("Send").field("state", &state).finish()
     }
 }

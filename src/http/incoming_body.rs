@@ -67,6 +67,8 @@ pub struct IncomingBody<T: 'static, E: 'static> {
     /// What is left of the body, from [`with_size_hint`](IncomingBody::with_size_hint)
     /// minus the bytes handed out.
     size_hint: SizeHint,
+    /// Bytes a [`park`](IncomingBody::park) kept: the next data frame.
+    parked: Option<Bytes>,
 }
 
 enum State<T: 'static, E: 'static> {
@@ -131,6 +133,7 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
             spare: Vec::new(),
             capacity: DEFAULT_BODY_CAPACITY,
             size_hint: SizeHint::default(),
+            parked: None,
         }
     }
 
@@ -163,6 +166,28 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
         self
     }
 
+    /// Stops a read in flight (of the contents, or of the end future), keeping what raced
+    /// in: afterwards nothing is pending in the component model, and the next poll goes on.
+    /// See [`Park`](crate::Park) for why a body kept past the end of an export call must
+    /// be parked.
+    pub fn park(&mut self) {
+        match &mut self.state {
+            State::Contents { driver, .. } => {
+                let Some((result, read)) = driver.cancel() else {
+                    return;
+                };
+                if !read.is_empty() {
+                    self.parked = Some(Bytes::from(read));
+                }
+                if result == StreamResult::Dropped {
+                    self.contents_ended();
+                }
+            }
+            State::End(end) => end.park(),
+            State::Done => {}
+        }
+    }
+
     /// Takes the body apart without losing a byte: the contents reader (a read in flight
     /// is cancelled), every byte read and not handed out (including those that raced in
     /// before the cancellation), and the receiver of the end future.
@@ -175,30 +200,44 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
     /// # }
     /// ```
     pub fn into_inner(self) -> IncomingParts<T, E> {
+        let mut unread = self.parked.map(Vec::from).unwrap_or_default();
         match self.state {
             State::Contents { driver, end } => {
                 let (contents, last) = driver.into_reader();
+                unread.extend(last.map(|(_, bytes)| bytes).unwrap_or_default());
                 IncomingParts {
                     contents,
-                    unread: last.map(|(_, bytes)| bytes).unwrap_or_default(),
+                    unread,
                     end,
                 }
             }
             State::End(end) => IncomingParts {
                 contents: None,
-                unread: Vec::new(),
+                unread,
                 end,
             },
             State::Done => IncomingParts {
                 contents: None,
-                unread: Vec::new(),
+                unread,
                 end: Receiver::terminated(),
             },
         }
     }
 
+    /// The contents ended: the end future is next.
+    fn contents_ended(&mut self) {
+        let State::Contents { end, .. } = core::mem::replace(&mut self.state, State::Done) else {
+            unreachable!("contents_ended outside State::Contents")
+        };
+        self.state = State::End(end);
+        self.spare = Vec::new();
+    }
+
     /// The contents are being read: the next data frame, or `None` once they ended.
     fn poll_contents(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        if let Some(parked) = self.parked.take() {
+            return Poll::Ready(Some(parked));
+        }
         let State::Contents { driver, .. } = &mut self.state else {
             return Poll::Ready(None);
         };
@@ -229,12 +268,7 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
                 Some(frame)
             };
             if result == StreamResult::Dropped {
-                let State::Contents { end, .. } = core::mem::replace(&mut self.state, State::Done)
-                else {
-                    unreachable!()
-                };
-                self.state = State::End(end);
-                self.spare = Vec::new();
+                self.contents_ended();
                 return Poll::Ready(frame);
             }
             if frame.is_some() {
@@ -287,7 +321,7 @@ impl<T: 'static, E: 'static> Body for IncomingBody<T, E> {
 
     /// True once the body handed out its last frame (or its error).
     fn is_end_stream(&self) -> bool {
-        matches!(self.state, State::Done)
+        matches!(self.state, State::Done) && self.parked.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -4,9 +4,9 @@ use core::task::{Context, Poll};
 use std::io;
 
 use futures_io::{AsyncBufRead, AsyncRead};
-use wit_bindgen::{StreamReader, StreamResult};
+use wit_bindgen::StreamReader;
 
-use super::read_driver::ReadDriver;
+use super::read_buffer::ReadBuffer;
 
 /// Bytes read per batch unless [`ByteReader::with_capacity`] says otherwise.
 pub const DEFAULT_BYTE_CAPACITY: usize = 64 * 1024;
@@ -38,30 +38,37 @@ pub const DEFAULT_BYTE_CAPACITY: usize = 64 * 1024;
 /// }
 /// # }
 /// ```
+#[must_use = "readers do nothing unless read; dropping one drops the bytes it read"]
 pub struct ByteReader {
-    driver: Option<ReadDriver<u8>>,
-    /// The last batch; bytes before `pos` were consumed.
-    buf: Vec<u8>,
-    pos: usize,
-    capacity: usize,
-    ended: bool,
+    buffer: ReadBuffer<u8>,
 }
 
 impl ByteReader {
     pub(crate) fn new(reader: StreamReader<u8>) -> Self {
         Self {
-            driver: Some(ReadDriver::new(reader)),
-            buf: Vec::new(),
-            pos: 0,
-            capacity: DEFAULT_BYTE_CAPACITY,
-            ended: false,
+            buffer: ReadBuffer::new(reader, DEFAULT_BYTE_CAPACITY),
         }
     }
 
-    /// Sets the most bytes one read asks for (at least 1), from the next read on.
+    /// A byte reader that yields `unconsumed` first, then reads `reader`: the inverse of
+    /// [`into_inner`](Self::into_inner).
+    pub fn from_parts(reader: StreamReader<u8>, unconsumed: Vec<u8>) -> Self {
+        Self {
+            buffer: ReadBuffer::from_parts(reader, unconsumed, DEFAULT_BYTE_CAPACITY),
+        }
+    }
+
+    /// Sets the most bytes one read asks for (at least 1, at most 16 MiB), from the next
+    /// read on.
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
+        self.buffer.set_capacity(capacity);
         self
+    }
+
+    /// Stops a read in flight, keeping the bytes that raced in; see
+    /// [`ItemStream::park`](super::ItemStream::park).
+    pub fn park(&mut self) {
+        self.buffer.park();
     }
 
     /// Takes the reader back with every byte read and not yet consumed, including bytes of a
@@ -74,37 +81,9 @@ impl ByteReader {
     /// let (reader, unconsumed) = reader.into_async_read().into_inner();
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (Option<StreamReader<u8>>, Vec<u8>) {
-        let driver = self.driver.take().expect("ByteReader without its driver");
-        let (reader, last) = driver.into_reader();
-        let mut unconsumed = self.buf.split_off(self.pos);
-        if let Some((_, raced_in)) = last {
-            unconsumed.extend_from_slice(&raced_in);
-        }
-        (reader, unconsumed)
-    }
-
-    /// Polls until the buffer holds unconsumed bytes or the stream ended.
-    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        while self.pos == self.buf.len() && !self.ended {
-            let driver = self.driver.as_mut().expect("ByteReader without its driver");
-            let mut next = None;
-            if !driver.in_flight() {
-                let mut buf = core::mem::take(&mut self.buf);
-                buf.clear();
-                self.pos = 0;
-                if buf.capacity() > self.capacity {
-                    buf.shrink_to(self.capacity);
-                }
-                buf.reserve_exact(self.capacity);
-                next = Some(buf);
-            }
-            let (result, buf) = core::task::ready!(driver.poll_read(cx, &mut next));
-            self.ended = matches!(result, StreamResult::Dropped);
-            self.buf = buf;
-            self.pos = 0;
-        }
-        Poll::Ready(())
+    #[must_use = "dropping the parts drops the unconsumed bytes"]
+    pub fn into_inner(self) -> (Option<StreamReader<u8>>, Vec<u8>) {
+        self.buffer.into_parts()
     }
 }
 
@@ -131,25 +110,24 @@ impl AsyncBufRead for ByteReader {
     /// Lends the unconsumed bytes of the current batch, reading a batch first if none are
     /// left; an empty slice means the end of the stream.
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        core::task::ready!(this.poll_fill(cx));
-        Poll::Ready(Ok(&this.buf[this.pos..]))
+        let buffer = &mut self.get_mut().buffer;
+        core::task::ready!(buffer.poll_fill(cx));
+        Poll::Ready(Ok(buffer.items().as_slices().0))
     }
 
     fn consume(mut self: Pin<&mut Self>, amt: usize) {
-        self.pos = (self.pos + amt).min(self.buf.len());
+        let items = self.buffer.items();
+        let amt = amt.min(items.len());
+        items.drain(..amt);
     }
 }
 
 impl fmt::Debug for ByteReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ByteReader")
-            .field("buffered", &(self.buf.len() - self.pos))
-            .field(
-                "reading",
-                &self.driver.as_ref().is_some_and(|d| d.in_flight()),
-            )
-            .field("ended", &self.ended)
+            .field("buffered", &self.buffer.buffered())
+            .field("reading", &self.buffer.in_flight())
+            .field("ended", &self.buffer.ended())
             .finish()
     }
 }

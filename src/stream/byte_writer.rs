@@ -41,26 +41,40 @@ pub const DEFAULT_BYTE_SINK_CAPACITY: usize = 64 * 1024;
 /// # Ok(())
 /// # }
 /// ```
+#[must_use = "writers do nothing unless written to; dropping one drops the bytes it holds"]
 pub struct ByteWriter {
     sink: StreamSink<u8>,
 }
 
 impl ByteWriter {
     pub(crate) fn new(writer: StreamWriter<u8>) -> Self {
+        Self::from_parts(writer, Vec::new())
+    }
+
+    /// A byte writer that writes `unsent` first: the inverse of
+    /// [`into_inner`](Self::into_inner).
+    pub fn from_parts(writer: StreamWriter<u8>, unsent: Vec<u8>) -> Self {
         Self {
-            sink: StreamSink::new(writer).with_capacity(DEFAULT_BYTE_SINK_CAPACITY),
+            sink: StreamSink::from_parts(writer, unsent).with_capacity(DEFAULT_BYTE_SINK_CAPACITY),
         }
     }
 
-    /// Sets how many bytes are buffered before a write (at least 1).
+    /// Sets how many bytes are buffered before a write (at least 1, at most 16 MiB).
     pub fn with_capacity(self, capacity: usize) -> Self {
         Self {
             sink: self.sink.with_capacity(capacity),
         }
     }
 
+    /// Stops a write in flight, keeping the bytes the reader did not take; see
+    /// [`StreamSink::park`].
+    pub fn park(&mut self) {
+        self.sink.park();
+    }
+
     /// Takes the writer back with every byte accepted and not yet taken by the reader. Never
     /// drops a byte. The writer is `None` if this was closed or the reader is gone.
+    #[must_use = "dropping the parts drops the unsent bytes"]
     pub fn into_inner(self) -> (Option<StreamWriter<u8>>, Vec<u8>) {
         self.sink.into_inner()
     }

@@ -34,6 +34,7 @@ use crate::error::SinkError;
 /// wit_futures::stream::forward(chunks, writer.into_chunk_sink()).await.unwrap();
 /// # }
 /// ```
+#[must_use = "sinks do nothing unless polled; dropping one drops the items it holds"]
 pub struct ChunkSink<T: Send + 'static> {
     sink: StreamSink<T>,
 }
@@ -45,8 +46,23 @@ impl<T: Send + 'static> ChunkSink<T> {
         }
     }
 
+    /// A chunk sink that writes `unsent` first: the inverse of
+    /// [`into_inner`](Self::into_inner).
+    pub fn from_parts(writer: StreamWriter<T>, unsent: Vec<T>) -> Self {
+        Self {
+            sink: StreamSink::from_parts(writer, unsent),
+        }
+    }
+
+    /// Stops a write in flight, keeping what the reader did not take; see
+    /// [`StreamSink::park`].
+    pub fn park(&mut self) {
+        self.sink.park();
+    }
+
     /// Takes the writer back with every item not yet delivered, in order. Never drops an
     /// item. The writer is `None` if the sink was closed or the reader is gone.
+    #[must_use = "dropping the parts drops the unsent items"]
     pub fn into_inner(self) -> (Option<StreamWriter<T>>, Vec<T>) {
         self.sink.into_inner()
     }

@@ -3,23 +3,24 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use futures_core::stream::{FusedStream, Stream};
-use wit_bindgen::{StreamReader, StreamResult};
+use wit_bindgen::StreamReader;
 
 use super::item_stream::DEFAULT_CAPACITY;
-use super::read_driver::ReadDriver;
+use super::read_buffer::ReadBuffer;
 
 /// A component-model `stream<T>` as a [`Stream`] of batches: each item is a non-empty
 /// `Vec<T>` holding what one read returned (at most the capacity).
 ///
 /// Created by [`StreamReaderExt::into_chunk_stream`](super::StreamReaderExt::into_chunk_stream).
-/// For callers that process items in bulk; each batch is a fresh `Vec` the caller owns.
-/// Ends when the writer drops its end; [`FusedStream`]. `Unpin`, and `Send` (`T: Send`).
+/// For callers that process items in bulk; each batch is a new `Vec` the caller owns (one
+/// allocation per batch). Ends when the writer drops its end; [`FusedStream`]. `Unpin`, and
+/// `Send` (`T: Send`).
 ///
 /// # Cancel safety
 ///
 /// `next()` is cancel-safe: a dropped `Next` leaves the read in flight, and its batch comes
-/// out of the next poll. [`into_inner`](Self::into_inner) cancels a read in flight and returns
-/// what raced in.
+/// out of the next poll. [`park`](Self::park) stops a read in flight and keeps what raced
+/// in; [`into_inner`](Self::into_inner) cancels it and returns what raced in.
 ///
 /// # Examples
 ///
@@ -33,10 +34,9 @@ use super::read_driver::ReadDriver;
 /// }
 /// # }
 /// ```
+#[must_use = "streams do nothing unless polled; dropping one drops the items it read"]
 pub struct ChunkStream<T: Send + 'static> {
-    driver: Option<ReadDriver<T>>,
-    capacity: usize,
-    ended: bool,
+    buffer: ReadBuffer<T>,
 }
 
 // Items are only moved, never pinned.
@@ -45,21 +45,34 @@ impl<T: Send> Unpin for ChunkStream<T> {}
 impl<T: Send + 'static> ChunkStream<T> {
     pub(crate) fn new(reader: StreamReader<T>) -> Self {
         Self {
-            driver: Some(ReadDriver::new(reader)),
-            capacity: DEFAULT_CAPACITY,
-            ended: false,
+            buffer: ReadBuffer::new(reader, DEFAULT_CAPACITY),
         }
     }
 
-    /// Sets the most items one batch holds (at least 1), from the next read on.
+    /// A chunk stream whose first batch is `unread` (if not empty), then reads `reader`:
+    /// the inverse of [`into_inner`](Self::into_inner).
+    pub fn from_parts(reader: StreamReader<T>, unread: Vec<T>) -> Self {
+        Self {
+            buffer: ReadBuffer::from_parts(reader, unread, DEFAULT_CAPACITY),
+        }
+    }
+
+    /// Sets the most items one batch holds (at least 1; at most 16 MiB worth of `T`), from
+    /// the next read on.
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
+        self.buffer.set_capacity(capacity);
         self
     }
 
+    /// Stops a read in flight, keeping the items that raced in as the next batch; see
+    /// [`ItemStream::park`](super::ItemStream::park).
+    pub fn park(&mut self) {
+        self.buffer.park();
+    }
+
     /// Takes the reader back, with the items of a read in flight that raced in before it was
-    /// cancelled. Never drops an item. The reader is `None` once the writer is gone (reading
-    /// it again would trap).
+    /// cancelled (and a batch kept by [`park`](Self::park)). Never drops an item. The reader
+    /// is `None` once the writer is gone (reading it again would trap).
     ///
     /// ```no_run
     /// use wit_futures::prelude::*;
@@ -67,10 +80,9 @@ impl<T: Send + 'static> ChunkStream<T> {
     /// let (reader, raced_in) = reader.into_chunk_stream().into_inner();
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (Option<StreamReader<T>>, Vec<T>) {
-        let driver = self.driver.take().expect("ChunkStream without its driver");
-        let (reader, last) = driver.into_reader();
-        (reader, last.map(|(_, items)| items).unwrap_or_default())
+    #[must_use = "dropping the parts drops the unread items"]
+    pub fn into_inner(self) -> (Option<StreamReader<T>>, Vec<T>) {
+        self.buffer.into_parts()
     }
 }
 
@@ -81,18 +93,10 @@ impl<T: Send + 'static> Stream for ChunkStream<T> {
     /// dropped its end (and forever after), `Pending` while a read waits (only the most
     /// recent waker is woken).
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<T>>> {
-        let this = &mut *self;
-        while !this.ended {
-            let driver = this
-                .driver
-                .as_mut()
-                .expect("ChunkStream without its driver");
-            let mut buf = (!driver.in_flight()).then(|| Vec::with_capacity(this.capacity));
-            let (result, batch) = core::task::ready!(driver.poll_read(cx, &mut buf));
-            this.ended = matches!(result, StreamResult::Dropped);
-            if !batch.is_empty() {
-                return Poll::Ready(Some(batch));
-            }
+        let buffer = &mut self.buffer;
+        if core::task::ready!(buffer.poll_fill(cx)) {
+            // The batch's allocation goes to the caller.
+            return Poll::Ready(Some(Vec::from(core::mem::take(buffer.items()))));
         }
         Poll::Ready(None)
     }
@@ -100,18 +104,15 @@ impl<T: Send + 'static> Stream for ChunkStream<T> {
 
 impl<T: Send + 'static> FusedStream for ChunkStream<T> {
     fn is_terminated(&self) -> bool {
-        self.ended
+        self.buffer.ended()
     }
 }
 
 impl<T: Send + 'static> fmt::Debug for ChunkStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChunkStream")
-            .field(
-                "reading",
-                &self.driver.as_ref().is_some_and(|d| d.in_flight()),
-            )
-            .field("ended", &self.ended)
+            .field("reading", &self.buffer.in_flight())
+            .field("ended", &self.buffer.ended())
             .finish()
     }
 }

@@ -3,9 +3,9 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use futures_core::stream::{FusedStream, Stream};
-use wit_bindgen::{StreamReader, StreamResult};
+use wit_bindgen::StreamReader;
 
-use super::read_driver::ReadDriver;
+use super::read_buffer::ReadBuffer;
 
 /// Items read per batch unless [`ItemStream::with_capacity`] says otherwise.
 ///
@@ -19,7 +19,8 @@ pub const DEFAULT_CAPACITY: usize = 4096;
 /// Created by [`StreamReaderExt::into_item_stream`](super::StreamReaderExt::into_item_stream).
 /// Reads in batches (of [`DEFAULT_CAPACITY`] items unless set with
 /// [`with_capacity`](Self::with_capacity)) and hands the items out one by one: the buffer is
-/// reused, so a steady stream allocates nothing per item. Ends (`None`) when the writer
+/// reused, so a steady stream allocates nothing per item (one small allocation per batch,
+/// for the read in flight). Ends (`None`) when the writer
 /// drops its end; [`FusedStream`], so it stays ended.
 ///
 /// `Unpin` and `Send`; `T: Send` is required because the reading task is boxed as
@@ -46,14 +47,9 @@ pub const DEFAULT_CAPACITY: usize = 4096;
 ///     .await;
 /// # }
 /// ```
+#[must_use = "streams do nothing unless polled; dropping one drops the items it read"]
 pub struct ItemStream<T: Send + 'static> {
-    driver: Option<ReadDriver<T>>,
-    /// Items read and not yet handed out, in reverse order: handing one out is a `pop`, and
-    /// the emptied buffer is the next read's buffer (no allocation per read or per item).
-    items: Vec<T>,
-    capacity: usize,
-    /// A read reported the writer gone; `items` may still hold the last batch.
-    ended: bool,
+    buffer: ReadBuffer<T>,
 }
 
 // Items are only moved, never pinned.
@@ -62,14 +58,29 @@ impl<T: Send> Unpin for ItemStream<T> {}
 impl<T: Send + 'static> ItemStream<T> {
     pub(crate) fn new(reader: StreamReader<T>) -> Self {
         Self {
-            driver: Some(ReadDriver::new(reader)),
-            items: Vec::new(),
-            capacity: DEFAULT_CAPACITY,
-            ended: false,
+            buffer: ReadBuffer::new(reader, DEFAULT_CAPACITY),
         }
     }
 
-    /// Sets how many items each read asks for (at least 1), from the next read on.
+    /// An item stream that hands out `unread` first, then reads `reader`: the inverse of
+    /// [`into_inner`](Self::into_inner), e.g. to go on with a reader kept between export
+    /// calls.
+    ///
+    /// ```no_run
+    /// use wit_futures::stream::ItemStream;
+    /// # fn example(reader: wit_bindgen::StreamReader<u32>) {
+    /// let (reader, unread) = ItemStream::from_parts(reader, vec![1, 2]).into_inner();
+    /// assert_eq!(unread, [1, 2]);
+    /// # }
+    /// ```
+    pub fn from_parts(reader: StreamReader<T>, unread: Vec<T>) -> Self {
+        Self {
+            buffer: ReadBuffer::from_parts(reader, unread, DEFAULT_CAPACITY),
+        }
+    }
+
+    /// Sets how many items each read asks for (at least 1; at most 16 MiB worth of `T`),
+    /// from the next read on.
     ///
     /// ```no_run
     /// use wit_futures::prelude::*;
@@ -78,13 +89,41 @@ impl<T: Send + 'static> ItemStream<T> {
     /// # }
     /// ```
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
+        self.buffer.set_capacity(capacity);
         self
     }
 
     /// Items read from the component stream and not yet handed out.
     pub fn buffered(&self) -> usize {
-        self.items.len()
+        self.buffer.buffered()
+    }
+
+    /// Stops a read in flight, keeping the items that raced in: afterwards the stream has no
+    /// operation pending in the component model, so it can be kept (in a resource, a
+    /// static) past the end of the export call that polled it, and polled again from a later
+    /// call. Nothing is lost; the next poll reads again. Does nothing if no read is in
+    /// flight.
+    ///
+    /// Call it before the export call that polled the stream returns (or use
+    /// [`Parked`](crate::Parked), which does it when dropped, also when the call is
+    /// cancelled): an operation left in flight ties the stream to that call, which then
+    /// cannot finish (see the crate's docs on keeping adapters across calls).
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// use wit_futures::prelude::*;
+    /// # async fn example(reader: wit_bindgen::StreamReader<u32>, deadline: wit_bindgen::FutureReader<()>) {
+    /// let mut items = reader.into_item_stream();
+    /// let mut deadline = deadline.into_oneshot();
+    /// futures::select! {
+    ///     item = items.next() => println!("{item:?}"),
+    ///     _ = deadline => {}
+    /// }
+    /// items.park(); // the losing read, if any, is stopped; what it got is kept
+    /// # }
+    /// ```
+    pub fn park(&mut self) {
+        self.buffer.park();
     }
 
     /// Takes the reader back with every item read and not yet handed out. Never drops an
@@ -105,46 +144,9 @@ impl<T: Send + 'static> ItemStream<T> {
     /// // `unread` holds the rest of the batch that `first` came from.
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (Option<StreamReader<T>>, Vec<T>) {
-        let driver = self.driver.take().expect("ItemStream without its driver");
-        let (reader, last) = driver.into_reader();
-        let mut unread = core::mem::take(&mut self.items);
-        unread.reverse();
-        if let Some((_, raced_in)) = last {
-            unread.extend(raced_in);
-        }
-        (reader, unread)
-    }
-}
-
-impl<T: Send + 'static> ItemStream<T> {
-    /// The buffer is empty: reads the next batch (or reports the end). Kept out of line so
-    /// that `poll_next`'s per-item path stays small enough to inline into the caller's loop.
-    #[inline(never)]
-    fn poll_read_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        loop {
-            if let Some(item) = self.items.pop() {
-                return Poll::Ready(Some(item));
-            }
-            if self.ended {
-                return Poll::Ready(None);
-            }
-            let driver = self.driver.as_mut().expect("ItemStream without its driver");
-            let mut buf = None;
-            if !driver.in_flight() {
-                let mut next = core::mem::take(&mut self.items);
-                if next.capacity() > self.capacity {
-                    next.shrink_to(self.capacity);
-                }
-                next.reserve_exact(self.capacity);
-                buf = Some(next);
-            }
-            let (result, mut read) = core::task::ready!(driver.poll_read(cx, &mut buf));
-            // A read can complete with zero items; the loop then reads again.
-            self.ended = matches!(result, StreamResult::Dropped);
-            read.reverse();
-            self.items = read;
-        }
+    #[must_use = "dropping the parts drops the unread items"]
+    pub fn into_inner(self) -> (Option<StreamReader<T>>, Vec<T>) {
+        self.buffer.into_parts()
     }
 }
 
@@ -156,33 +158,34 @@ impl<T: Send + 'static> Stream for ItemStream<T> {
     /// the most recent waker is woken).
     #[inline]
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        match self.items.pop() {
-            Some(item) => Poll::Ready(Some(item)),
-            None => self.poll_read_batch(cx),
+        let buffer = &mut self.buffer;
+        if let Some(item) = buffer.items().pop_front() {
+            return Poll::Ready(Some(item));
         }
+        if core::task::ready!(buffer.poll_read_batch(cx)) {
+            return Poll::Ready(buffer.items().pop_front());
+        }
+        Poll::Ready(None)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let buffered = self.items.len();
-        (buffered, self.ended.then_some(buffered))
+        let buffered = self.buffer.buffered();
+        (buffered, self.buffer.writer_gone().then_some(buffered))
     }
 }
 
 impl<T: Send + 'static> FusedStream for ItemStream<T> {
     fn is_terminated(&self) -> bool {
-        self.ended && self.items.is_empty()
+        self.buffer.ended()
     }
 }
 
 impl<T: Send + 'static> fmt::Debug for ItemStream<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ItemStream")
-            .field("buffered", &self.items.len())
-            .field(
-                "reading",
-                &self.driver.as_ref().is_some_and(|d| d.in_flight()),
-            )
-            .field("ended", &self.ended)
+            .field("buffered", &self.buffer.buffered())
+            .field("reading", &self.buffer.in_flight())
+            .field("ended", &self.buffer.ended())
             .finish()
     }
 }

@@ -48,7 +48,8 @@ impl<T: Send + 'static> ReadDriver<T> {
         if !self.driver.in_flight() {
             debug_assert!(!self.writer_gone, "read after the writer left");
             let buf = buf.take().expect("a buffer to read into");
-            self.driver.start(|reader, cancel| read(reader, buf, cancel));
+            self.driver
+                .start(|reader, cancel| read(reader, buf, cancel));
         }
         let result = core::task::ready!(self.driver.poll(cx));
         self.writer_gone |= result.0 == StreamResult::Dropped;

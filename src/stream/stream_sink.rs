@@ -5,6 +5,7 @@ use core::task::{Context, Poll};
 use futures_sink::Sink;
 use wit_bindgen::StreamWriter;
 
+use super::read_buffer::clamp_capacity;
 use super::write_driver::{WriteDriver, Written};
 use crate::error::SinkError;
 
@@ -55,23 +56,24 @@ pub const DEFAULT_SINK_CAPACITY: usize = 4096;
 /// sink.close().await.unwrap(); // flushes, then the reader sees the end
 /// # }
 /// ```
+#[must_use = "sinks do nothing unless polled; dropping one drops the items it holds"]
 pub struct StreamSink<T: Send + 'static> {
-    /// `None` once closed.
-    driver: Option<WriteDriver<T>>,
+    state: SinkState<T>,
     /// Accepted items not yet handed to a write.
     buffer: Vec<T>,
     /// The emptied buffer of the last finished write, for reuse.
     spare: Option<Vec<T>>,
     capacity: usize,
-    /// `poll_ready` is `Ready` at once while the buffer holds fewer items: `capacity`, or
-    /// `usize::MAX` once the sink stopped accepting (then `start_send` reports why).
-    ready_below: usize,
-    /// Neither failed nor closed: `start_send` buffers.
-    accepting: bool,
-    /// The reader is gone.
-    failed: bool,
-    /// Items not delivered and not yet handed back in an error.
-    unreported: Vec<T>,
+}
+
+enum SinkState<T: Send + 'static> {
+    /// Writing: at most one batch in flight, the next one filling in `buffer`.
+    Open(WriteDriver<T>),
+    /// The reader is gone; holds the items not delivered and not yet handed back in an
+    /// error.
+    Failed(Vec<T>),
+    /// Closed (or taken apart): the writer is gone.
+    Closed,
 }
 
 // Items are only moved, never pinned.
@@ -79,19 +81,32 @@ impl<T: Send> Unpin for StreamSink<T> {}
 
 impl<T: Send + 'static> StreamSink<T> {
     pub(crate) fn new(writer: StreamWriter<T>) -> Self {
+        Self::from_parts(writer, Vec::new())
+    }
+
+    /// A sink that writes `unsent` first, then what it accepts: the inverse of
+    /// [`into_inner`](Self::into_inner), e.g. to go on with a writer kept between export
+    /// calls. `unsent` is buffered as it is, even past the capacity.
+    ///
+    /// ```no_run
+    /// use futures::SinkExt;
+    /// use wit_futures::stream::StreamSink;
+    /// # async fn example(writer: wit_bindgen::StreamWriter<u32>) {
+    /// let mut sink = StreamSink::from_parts(writer, vec![1, 2, 3]);
+    /// sink.flush().await.unwrap(); // 1, 2, 3 are delivered
+    /// # }
+    /// ```
+    pub fn from_parts(writer: StreamWriter<T>, unsent: Vec<T>) -> Self {
         Self {
-            driver: Some(WriteDriver::new(writer)),
-            buffer: Vec::new(),
+            state: SinkState::Open(WriteDriver::new(writer)),
+            buffer: unsent,
             spare: None,
-            capacity: DEFAULT_SINK_CAPACITY,
-            ready_below: DEFAULT_SINK_CAPACITY,
-            accepting: true,
-            failed: false,
-            unreported: Vec::new(),
+            capacity: clamp_capacity::<T>(DEFAULT_SINK_CAPACITY),
         }
     }
 
-    /// Sets how many items are buffered before a write (at least 1).
+    /// Sets how many items are buffered before a write (at least 1; at most 16 MiB worth of
+    /// `T`).
     ///
     /// ```no_run
     /// use wit_futures::prelude::*;
@@ -100,24 +115,23 @@ impl<T: Send + 'static> StreamSink<T> {
     /// # }
     /// ```
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.max(1);
-        if self.accepting {
-            self.ready_below = self.capacity;
-        }
+        self.capacity = clamp_capacity::<T>(capacity);
         self
     }
 
-    /// Items accepted and not yet taken by the reader (the buffer and the batch in flight
-    /// are counted when the batch completes).
+    /// Items accepted and waiting for the next write; a batch in flight is not counted.
     pub fn buffered(&self) -> usize {
         self.buffer.len()
     }
 
     /// Buffers `item` at once, even past the capacity (no backpressure, no waiting), so a
     /// value can be handed to the sink without ever being held by a pending future; write
-    /// it with [`flush`](futures_util::SinkExt::flush) or the next batch. Fails, handing
-    /// back every item not yet handed back with `item` last, if the reader is gone or the
-    /// sink was closed.
+    /// it with [`flush`](futures_util::SinkExt::flush) or the next batch.
+    ///
+    /// # Errors
+    ///
+    /// If the reader is gone or the sink was closed: a [`SinkError`] with every item not
+    /// yet handed back, `item` last.
     ///
     /// ```no_run
     /// use futures::SinkExt;
@@ -132,6 +146,24 @@ impl<T: Send + 'static> StreamSink<T> {
     /// ```
     pub fn push(&mut self, item: T) -> Result<(), SinkError<T>> {
         Pin::new(self).start_send(item)
+    }
+
+    /// Stops a write in flight, putting back the items the reader did not take in front of
+    /// the buffered ones: afterwards no operation is pending in the component model, and
+    /// the next poll writes again. Nothing is lost; does nothing if no write is in flight.
+    /// See [`Park`](crate::Park) for why an adapter kept past the end of an export call
+    /// must be parked.
+    pub fn park(&mut self) {
+        if let SinkState::Open(driver) = &mut self.state
+            && let Some(written) = driver.cancel()
+        {
+            let mut unsent = written.unsent;
+            unsent.append(&mut self.buffer);
+            self.buffer = unsent;
+            if written.reader_gone {
+                self.fail();
+            }
+        }
     }
 
     /// Takes the writer back with every accepted item the reader has not taken, in order.
@@ -151,31 +183,42 @@ impl<T: Send + 'static> StreamSink<T> {
     /// assert_eq!(unsent, [1]);
     /// # }
     /// ```
-    pub fn into_inner(mut self) -> (Option<StreamWriter<T>>, Vec<T>) {
-        let mut unsent = core::mem::take(&mut self.unreported);
-        let Some(driver) = self.driver.take() else {
-            unsent.append(&mut self.buffer);
-            return (None, unsent);
-        };
-        let (writer, last) = driver.into_writer();
-        unsent.extend(last.map(|w| w.unsent).unwrap_or_default());
-        unsent.append(&mut self.buffer);
-        (writer, unsent)
+    #[must_use = "dropping the parts drops the unsent items"]
+    pub fn into_inner(self) -> (Option<StreamWriter<T>>, Vec<T>) {
+        let Self {
+            state, mut buffer, ..
+        } = self;
+        match state {
+            SinkState::Open(driver) => {
+                let (writer, last) = driver.into_writer();
+                let mut unsent = last.map(|w| w.unsent).unwrap_or_default();
+                unsent.append(&mut buffer);
+                (writer, unsent)
+            }
+            SinkState::Failed(mut unreported) => {
+                unreported.append(&mut buffer);
+                (None, unreported)
+            }
+            SinkState::Closed => (None, buffer),
+        }
     }
 
     /// Waits until the buffer has room, handing a full buffer to a write; returns the room.
     pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, SinkError<T>>> {
         core::task::ready!(Pin::new(&mut *self).poll_ready(cx))?;
         // Failed or closed: nothing more can be written, so there is no room to offer.
-        if !self.accepting {
+        if !matches!(self.state, SinkState::Open(_)) {
             return Poll::Ready(Err(self.take_error()));
         }
-        Poll::Ready(Ok(self.capacity - self.buffer.len()))
+        Poll::Ready(Ok(self.capacity.saturating_sub(self.buffer.len())))
     }
 
-    /// The error for a sink whose reader is gone, with the items not yet handed back.
+    /// The error for a sink that stopped accepting, with the items not yet handed back.
     fn take_error(&mut self) -> SinkError<T> {
-        SinkError::new(core::mem::take(&mut self.unreported))
+        match &mut self.state {
+            SinkState::Failed(unreported) => SinkError::new(core::mem::take(unreported)),
+            SinkState::Open(_) | SinkState::Closed => SinkError::new(Vec::new()),
+        }
     }
 
     /// Buffers `items`; the caller checked the room with `poll_room`.
@@ -189,11 +232,9 @@ impl<T: Send + 'static> StreamSink<T> {
     /// For [`ChunkSink`](super::ChunkSink): `Ready` once a new chunk can be taken, handing a
     /// buffered chunk to a write first (one chunk in flight, one waiting).
     pub(crate) fn poll_ready_for_chunk(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.accepting && !self.buffer.is_empty() {
+        if matches!(self.state, SinkState::Open(_)) && !self.buffer.is_empty() {
             core::task::ready!(self.poll_idle(cx));
-            if self.accepting {
-                self.start_write(cx);
-            }
+            self.start_write(cx);
         }
         Poll::Ready(())
     }
@@ -201,7 +242,7 @@ impl<T: Send + 'static> StreamSink<T> {
     /// For [`ChunkSink`](super::ChunkSink): takes `chunk` as the buffer (no copy if the buffer
     /// is empty), or refuses it if the sink stopped accepting.
     pub(crate) fn push_chunk(&mut self, mut chunk: Vec<T>) -> Result<(), SinkError<T>> {
-        if !self.accepting {
+        if !matches!(self.state, SinkState::Open(_)) {
             let mut error = self.take_error();
             error.extend(chunk);
             return Err(error);
@@ -216,7 +257,7 @@ impl<T: Send + 'static> StreamSink<T> {
 
     /// Waits until no write is in flight (or the reader is gone).
     fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if let Some(driver) = self.driver.as_mut()
+        if let SinkState::Open(driver) = &mut self.state
             && driver.in_flight()
         {
             let written = core::task::ready!(driver.poll_write(cx, &mut None));
@@ -225,11 +266,14 @@ impl<T: Send + 'static> StreamSink<T> {
         Poll::Ready(())
     }
 
-    /// Starts writing the buffer, keeping a spare buffer to fill meanwhile.
+    /// Starts writing the buffer if the sink is open, keeping a spare buffer to fill
+    /// meanwhile. No write may be in flight.
     fn start_write(&mut self, cx: &mut Context<'_>) {
+        let SinkState::Open(driver) = &mut self.state else {
+            return;
+        };
         let next = self.spare.take().unwrap_or_default();
         let mut batch = Some(core::mem::replace(&mut self.buffer, next));
-        let driver = self.driver.as_mut().expect("StreamSink used after close");
         if let Poll::Ready(written) = driver.poll_write(cx, &mut batch) {
             self.finish_write(written);
         }
@@ -240,9 +284,7 @@ impl<T: Send + 'static> StreamSink<T> {
     #[inline(never)]
     fn poll_ready_full(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SinkError<T>>> {
         core::task::ready!(self.poll_idle(cx));
-        if self.accepting {
-            self.start_write(cx);
-        }
+        self.start_write(cx);
         Poll::Ready(Ok(()))
     }
 
@@ -255,21 +297,19 @@ impl<T: Send + 'static> StreamSink<T> {
         error
     }
 
-    /// The sink takes no more items: `poll_ready` lets callers through to `start_send`,
-    /// which reports why.
-    fn stop_accepting(&mut self) {
-        self.accepting = false;
-        self.ready_below = usize::MAX;
+    /// The reader is gone: everything accepted and not taken is kept to be handed back.
+    fn fail(&mut self) {
+        let unreported = core::mem::take(&mut self.buffer);
+        self.state = SinkState::Failed(unreported);
     }
 
     fn finish_write(&mut self, written: Written<T>) {
         if written.reader_gone {
-            // Everything accepted and not taken: the rest of the failed batch, then the
-            // buffer, in order.
-            self.failed = true;
-            self.stop_accepting();
-            self.unreported = written.unsent;
-            self.unreported.append(&mut self.buffer);
+            // The rest of the failed batch, then the buffer, in order.
+            let mut unsent = written.unsent;
+            unsent.append(&mut self.buffer);
+            self.buffer = unsent;
+            self.fail();
         } else {
             debug_assert!(written.unsent.is_empty());
             self.spare = Some(written.unsent);
@@ -281,12 +321,13 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
     type Error = SinkError<T>;
 
     /// `Ready(Ok(()))` while the buffer has room, once a full buffer could be handed to a
-    /// write, or once the reader is gone (the error comes from the next call that can carry
-    /// items back); `Pending` otherwise. Never `Ready(Err(_))`.
+    /// write, or once the reader is gone or the sink closed (the error comes from the next
+    /// call that can carry items back); `Pending` otherwise. Never `Ready(Err(_))`.
     #[inline]
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
-        if this.buffer.len() < this.ready_below {
+        // A failed or closed sink holds no buffer: its callers get through to `start_send`.
+        if this.buffer.len() < this.capacity {
             return Poll::Ready(Ok(()));
         }
         this.poll_ready_full(cx)
@@ -297,7 +338,7 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
     #[inline]
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
         let this = self.get_mut();
-        if this.accepting {
+        if let SinkState::Open(_) = this.state {
             this.buffer.push(item);
             return Ok(());
         }
@@ -310,13 +351,12 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
         let this = self.get_mut();
         loop {
             core::task::ready!(this.poll_idle(cx));
-            if this.failed {
-                return Poll::Ready(Err(this.take_error()));
+            match this.state {
+                SinkState::Failed(_) => return Poll::Ready(Err(this.take_error())),
+                SinkState::Closed => return Poll::Ready(Ok(())),
+                SinkState::Open(_) if this.buffer.is_empty() => return Poll::Ready(Ok(())),
+                SinkState::Open(_) => this.start_write(cx),
             }
-            if this.buffer.is_empty() || this.driver.is_none() {
-                return Poll::Ready(Ok(()));
-            }
-            this.start_write(cx);
         }
     }
 
@@ -326,10 +366,8 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         let this = self.get_mut();
         let flushed = core::task::ready!(Pin::new(&mut *this).poll_flush(cx));
-        if let Some(driver) = this.driver.take() {
-            drop(driver.into_writer());
-        }
-        this.stop_accepting();
+        // Dropping the driver drops the writer: the reader sees the end.
+        this.state = SinkState::Closed;
         Poll::Ready(match flushed {
             Err(e) if e.unsent().is_empty() => Ok(()),
             other => other,
@@ -339,14 +377,15 @@ impl<T: Send + 'static> Sink<T> for StreamSink<T> {
 
 impl<T: Send + 'static> fmt::Debug for StreamSink<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            SinkState::Open(driver) if driver.in_flight() => "writing",
+            SinkState::Open(_) => "open",
+            SinkState::Failed(_) => "reader gone",
+            SinkState::Closed => "closed",
+        };
         f.debug_struct("StreamSink")
+            .field("state", &state)
             .field("buffered", &self.buffer.len())
-            .field(
-                "writing",
-                &self.driver.as_ref().is_some_and(|d| d.in_flight()),
-            )
-            .field("closed", &self.driver.is_none())
-            .field("failed", &self.failed)
             .finish()
     }
 }

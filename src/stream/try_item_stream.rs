@@ -9,7 +9,6 @@ use wit_bindgen::{FutureReader, StreamReader};
 
 use super::item_stream::ItemStream;
 use crate::future::Receiver;
-use crate::prelude::*;
 
 /// The WASI 0.3 pattern of a `stream<T>` plus a `future<result<_, E>>` that says how it
 /// ended, as one [`Stream`] of `Result<T, E>`.
@@ -36,10 +35,10 @@ use crate::prelude::*;
 /// # Ok(())
 /// # }
 /// ```
+#[must_use = "streams do nothing unless polled"]
 pub struct TryItemStream<T: Send + 'static, E: 'static> {
     items: ItemStream<T>,
     end: Receiver<Result<(), E>>,
-    done: bool,
 }
 
 // Items are only moved, never pinned.
@@ -48,15 +47,28 @@ impl<T: Send, E> Unpin for TryItemStream<T, E> {}
 impl<T: Send + 'static, E: 'static> TryItemStream<T, E> {
     pub(crate) fn new(items: StreamReader<T>, end: FutureReader<Result<(), E>>) -> Self {
         Self {
-            items: items.into_item_stream(),
-            end: end.into_oneshot(),
-            done: false,
+            items: ItemStream::new(items),
+            end: Receiver::new(end),
         }
     }
 
-    /// Gives back the two parts.
+    /// Stops whatever is in flight, keeping what raced in: a read of the items, or of the
+    /// end future; see [`ItemStream::park`] and [`Receiver::park`].
+    pub fn park(&mut self) {
+        self.items.park();
+        self.end.park();
+    }
+
+    /// Gives back the two parts, to take apart further (`into_inner` on each) or to
+    /// rebuild this stream with [`from_parts`](Self::from_parts).
+    #[must_use = "dropping the parts drops the unread items"]
     pub fn into_inner(self) -> (ItemStream<T>, Receiver<Result<(), E>>) {
         (self.items, self.end)
+    }
+
+    /// The inverse of [`into_inner`](Self::into_inner).
+    pub fn from_parts(items: ItemStream<T>, end: Receiver<Result<(), E>>) -> Self {
+        Self { items, end }
     }
 }
 
@@ -65,20 +77,16 @@ impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T, E>>> {
         let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
         if !this.items.is_terminated()
             && let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
         {
             return Poll::Ready(Some(Ok(item)));
         }
         if this.end.is_terminated() {
-            this.done = true;
             return Poll::Ready(None);
         }
+        // Once it resolved, the end receiver is terminated: so is this stream.
         let end = core::task::ready!(Pin::new(&mut this.end).poll(cx));
-        this.done = true;
         Poll::Ready(match end {
             Ok(Err(e)) => Some(Err(e)),
             // `Canceled` only follows `Receiver::close`, which this stream never calls.
@@ -94,7 +102,7 @@ impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
 
 impl<T: Send + 'static, E: 'static> FusedStream for TryItemStream<T, E> {
     fn is_terminated(&self) -> bool {
-        self.done
+        self.items.is_terminated() && self.end.is_terminated()
     }
 }
 
@@ -103,7 +111,6 @@ impl<T: Send + 'static, E: 'static> fmt::Debug for TryItemStream<T, E> {
         f.debug_struct("TryItemStream")
             .field("items", &self.items)
             .field("end", &self.end)
-            .field("done", &self.done)
             .finish()
     }
 }

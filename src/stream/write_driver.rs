@@ -47,7 +47,8 @@ impl<T: Send + 'static> WriteDriver<T> {
         if !self.driver.in_flight() {
             debug_assert!(!self.reader_gone, "write after the reader left");
             let batch = batch.take().expect("a batch to write");
-            self.driver.start(|writer, cancel| write_all(writer, batch, cancel));
+            self.driver
+                .start(|writer, cancel| write_all(writer, batch, cancel));
         }
         let written = core::task::ready!(self.driver.poll(cx));
         self.reader_gone |= written.reader_gone;

@@ -227,7 +227,7 @@ async fn close_keeps_a_value_that_raced_in() {
         [
             "try_recv: Ok(None)",
             "later: 1",
-            r#"Receiver { state: "closed with value" }"#,
+            r#"Receiver { state: "value waiting" }"#,
             r#"await: Ok("v")"#,
         ]
     );

@@ -185,7 +185,7 @@ mod cases {
     async fn debug_shows_state_not_payload() {
         assert_eq!(
             run_case("debug").await,
-            r#"Receiver { state: "idle" }; Receiver { state: "reading" }; Sender { .. }; Send { terminated: false }; Send { terminated: true }; Receiver { state: "done" }"#
+            r#"Receiver { state: "idle" }; Receiver { state: "reading" }; Sender { .. }; Send { state: "idle" }; Send { state: "done" }; Receiver { state: "done" }"#
         );
     }
 }
