@@ -7,6 +7,7 @@ mod future_receiver;
 mod future_sender;
 mod http;
 mod http_body;
+mod park;
 mod peer_misbehaviour;
 mod stream_reader;
 mod stream_writer;

@@ -6,16 +6,26 @@ wit_bindgen::generate!({ path: "../../wit", world: "cancellee" });
 use std::sync::Mutex;
 
 use exports::harness::tests::target;
-use futures::StreamExt;
+use futures::future::poll_immediate;
+use futures::{SinkExt, StreamExt};
 use wit_bindgen::{FutureReader, StreamReader, StreamWriter};
 use wit_futures::cancel::{CancelExt, Cancelled, scope};
-use wit_futures::future::Recovered;
+use wit_futures::future::{Receiver, Recovered};
 use wit_futures::prelude::*;
+use wit_futures::stream::{ItemStream, StreamSink};
 use wit_futures::task::spawn;
 
 static REPORT: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static RECOVERED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static OUTPUT: Mutex<Option<StreamWriter<u32>>> = Mutex::new(None);
+static SESSION: Mutex<Option<Session>> = Mutex::new(None);
+
+/// Adapters kept between export calls.
+struct Session {
+    rx: Receiver<u32>,
+    items: ItemStream<u32>,
+    sink: StreamSink<u32>,
+}
 
 fn report(line: String) {
     REPORT.lock().unwrap().push(line);
@@ -69,6 +79,57 @@ impl target::Guest for Callee {
 
     fn recovered() -> Vec<u32> {
         std::mem::take(&mut RECOVERED.lock().unwrap())
+    }
+
+    fn session_open(f: FutureReader<u32>, s: StreamReader<u32>) -> StreamReader<u32> {
+        let (tx, rx) = wit_stream::new();
+        *SESSION.lock().unwrap() = Some(Session {
+            rx: f.into_oneshot(),
+            items: s.into_item_stream().with_capacity(3),
+            sink: tx.into_sink().with_capacity(4),
+        });
+        rx
+    }
+
+    async fn session_step(deadline: FutureReader<u32>) -> Vec<u32> {
+        let mut session = SESSION.lock().unwrap();
+        let Session { rx, items, sink } = session.as_mut().expect("session-open first");
+        // Parked when this call ends, whether it returns or is cancelled.
+        let mut rx = rx.park_on_drop();
+        let mut items = items.park_on_drop();
+        let mut sink = sink.park_on_drop();
+        let mut deadline = deadline.into_oneshot();
+        let mut copied = Vec::new();
+        loop {
+            let value = futures::select! {
+                v = &mut *rx => v.ok(),
+                item = items.next() => item,
+                _ = deadline => break,
+            };
+            if let Some(v) = value {
+                copied.push(v);
+                sink.push(v)
+                    .expect("the output is read until the session closes");
+                // Start writing; the write may still be in flight when the call ends.
+                let _ = poll_immediate(sink.flush()).await;
+            }
+        }
+        report(format!(
+            "step ended with {:?}, {:?}, {:?}",
+            *rx, *items, *sink
+        ));
+        copied
+    }
+
+    fn session_close() -> Vec<u32> {
+        let Session { rx, items, sink } = SESSION.lock().unwrap().take().expect("open session");
+        let mut held = Vec::new();
+        if let Recovered::Value(v) = rx.into_inner() {
+            held.push(v);
+        }
+        held.extend(items.into_inner().1);
+        held.extend(sink.into_inner().1);
+        held
     }
 }
 

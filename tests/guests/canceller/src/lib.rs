@@ -7,6 +7,7 @@ use futures::future::poll_immediate;
 use futures::{SinkExt, StreamExt};
 use wit_bindgen::yield_async;
 use wit_futures::prelude::*;
+use wit_futures::task::spawn;
 
 use harness::tests::target;
 
@@ -21,6 +22,10 @@ async fn yields(n: u32) {
 impl Guest for Caller {
     async fn cancel_random(seed: u64) -> Outcome {
         cancel_random(seed).await
+    }
+
+    async fn cancel_session(rounds: u32, seed: u64) -> Outcome {
+        cancel_session(rounds, seed).await
     }
 
     async fn cancel_during(scenario: String, deliver: String) -> Outcome {
@@ -164,6 +169,83 @@ async fn cancel_random(seed: u64) -> Outcome {
         sent,
         delivered,
         recovered: target::recovered(),
+    }
+}
+
+/// The session scenario: see `cancel-session` in tests/wit/cancel.wit.
+async fn cancel_session(rounds: u32, seed: u64) -> Outcome {
+    let mut rng = guest_common::Rng::new(seed);
+    let mut log = Vec::new();
+    let (f_tx, f_rx) = wit_future::new(|| 0u32);
+    let mut f_tx = Some(f_tx);
+    let (s_tx, s_rx) = wit_stream::new();
+    let output = target::session_open(f_rx, s_rx);
+    // The output is read slowly, two items at a time, all along.
+    let pause = 1 + rng.below(4) as u32;
+    let reader = spawn(async move {
+        let mut output = output.into_item_stream().with_capacity(2);
+        let mut delivered = Vec::new();
+        while let Some(v) = output.next().await {
+            delivered.push(v);
+            yields(pause).await;
+        }
+        delivered
+    });
+    let send_round = rng.below(u64::from(rounds.max(1))) as u32;
+    let mut value_sent = None;
+    let mut sink = s_tx.into_sink().with_capacity(3);
+    let mut fed = Vec::new();
+    let mut next = 100;
+    let mut feed = |sink: &mut wit_futures::stream::StreamSink<u32>, n: u64| {
+        for _ in 0..n {
+            sink.push(next).unwrap();
+            fed.push(next);
+            next += 1;
+        }
+    };
+    for round in 0..rounds {
+        let (deadline_tx, deadline) = wit_future::new(|| 0u32);
+        let mut call = Box::pin(target::session_step(deadline));
+        let _ = poll_immediate(&mut call).await;
+        if round == send_round {
+            // A spawned send: the value waits for the callee's next read.
+            value_sent = f_tx.take().map(|tx| spawn(tx.into_sender().send(7)));
+        }
+        feed(&mut sink, rng.below(6));
+        let _ = poll_immediate(sink.flush()).await;
+        for _ in 0..rng.below(6) {
+            yields(1).await;
+            let _ = poll_immediate(&mut call).await;
+        }
+        if rng.below(2) == 0 {
+            drop(call);
+            log.push(format!("round {round}: cancelled"));
+        } else {
+            let _ = deadline_tx.into_sender().send(0).await;
+            let copied = call.await;
+            log.push(format!("round {round}: copied {}", copied.len()));
+        }
+        // Between calls: the session is parked, values wait for the next call.
+        feed(&mut sink, rng.below(4));
+        let _ = poll_immediate(sink.flush()).await;
+        yields(rng.below(3) as u32).await;
+    }
+    let (_, unsent) = sink.into_inner();
+    let mut sent: Vec<u32> = fed.into_iter().filter(|v| !unsent.contains(v)).collect();
+    let recovered = target::session_close();
+    // The send resolves once the callee took the value or hung up on it.
+    if let Some(send) = value_sent
+        && let Ok(Ok(())) = send.await
+    {
+        sent.push(7);
+    }
+    let delivered = reader.await.unwrap();
+    log.extend(target::report());
+    Outcome {
+        log,
+        sent,
+        delivered,
+        recovered,
     }
 }
 
