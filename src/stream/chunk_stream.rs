@@ -95,8 +95,9 @@ impl<T: Send + 'static> Stream for ChunkStream<T> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<T>>> {
         let buffer = &mut self.buffer;
         if core::task::ready!(buffer.poll_fill(cx)) {
-            // The batch's allocation goes to the caller.
-            return Poll::Ready(Some(Vec::from(core::mem::take(buffer.items()))));
+            // The batch's allocation goes to the caller (collecting an iterator that was
+            // not advanced gives its `Vec` back without a copy).
+            return Poll::Ready(Some(core::mem::take(buffer.items()).collect()));
         }
         Poll::Ready(None)
     }

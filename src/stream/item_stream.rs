@@ -159,11 +159,11 @@ impl<T: Send + 'static> Stream for ItemStream<T> {
     #[inline]
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let buffer = &mut self.buffer;
-        if let Some(item) = buffer.items().pop_front() {
+        if let Some(item) = buffer.items().next() {
             return Poll::Ready(Some(item));
         }
         if core::task::ready!(buffer.poll_read_batch(cx)) {
-            return Poll::Ready(buffer.items().pop_front());
+            return Poll::Ready(buffer.items().next());
         }
         Poll::Ready(None)
     }

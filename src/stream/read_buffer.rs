@@ -3,7 +3,6 @@
 //! [`ReadDriver`] and the items it read that were not handed out yet.
 
 use core::task::{Context, Poll};
-use std::collections::VecDeque;
 
 use wit_bindgen::StreamReader;
 
@@ -21,11 +20,18 @@ pub(crate) fn clamp_capacity<T>(capacity: usize) -> usize {
 
 pub(crate) struct ReadBuffer<T: Send + 'static> {
     driver: ReadDriver<T>,
-    /// Items read and not yet handed out, oldest first. A read fills it from empty, so it
-    /// is contiguous unless [`park`](ReadBuffer::park) added to it.
-    items: VecDeque<T>,
+    /// Items read and not yet handed out, oldest first: handing one out is
+    /// `vec::IntoIter::next`, the cheapest way to move items out of a `Vec` one by one.
+    items: std::vec::IntoIter<T>,
+    /// The most items one read asks for.
     capacity: usize,
+    /// What the next read asks for: it starts small (a short stream costs a small buffer)
+    /// and doubles after each read that filled its buffer, up to `capacity`.
+    next_read: usize,
 }
+
+/// The first read asks for about this many bytes' worth of items.
+const FIRST_READ_BYTES: usize = 1024;
 
 impl<T: Send + 'static> ReadBuffer<T> {
     pub(crate) fn new(reader: StreamReader<T>, capacity: usize) -> Self {
@@ -34,20 +40,25 @@ impl<T: Send + 'static> ReadBuffer<T> {
 
     /// A buffer that hands out `unread` before it reads `reader`.
     pub(crate) fn from_parts(reader: StreamReader<T>, unread: Vec<T>, capacity: usize) -> Self {
-        Self {
+        let mut buffer = Self {
             driver: ReadDriver::new(reader),
-            items: VecDeque::from(unread),
-            capacity: clamp_capacity::<T>(capacity),
-        }
+            items: unread.into_iter(),
+            capacity: 0,
+            next_read: 0,
+        };
+        buffer.set_capacity(capacity);
+        buffer
     }
 
-    /// Sets how many items each read asks for, from the next read on.
+    /// Sets how many items each read asks for at most, from the next read on.
     pub(crate) fn set_capacity(&mut self, capacity: usize) {
         self.capacity = clamp_capacity::<T>(capacity);
+        let first = (FIRST_READ_BYTES / core::mem::size_of::<T>().max(1)).max(1);
+        self.next_read = first.min(self.capacity);
     }
 
     /// The items read and not handed out.
-    pub(crate) fn items(&mut self) -> &mut VecDeque<T> {
+    pub(crate) fn items(&mut self) -> &mut std::vec::IntoIter<T> {
         &mut self.items
     }
 
@@ -63,7 +74,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
 
     /// True once every item was handed out and the writer is gone.
     pub(crate) fn ended(&self) -> bool {
-        self.items.is_empty() && self.driver.writer_gone()
+        self.items.len() == 0 && self.driver.writer_gone()
     }
 
     /// True once the writer is gone (items may still be buffered).
@@ -74,7 +85,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
     /// `Ready(true)` once items are buffered, `Ready(false)` at the end of the stream.
     #[inline]
     pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
-        if !self.items.is_empty() {
+        if self.items.len() > 0 {
             return Poll::Ready(true);
         }
         self.poll_read_batch(cx)
@@ -85,7 +96,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
     #[inline(never)]
     pub(crate) fn poll_read_batch(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         loop {
-            if !self.items.is_empty() {
+            if self.items.len() > 0 {
                 return Poll::Ready(true);
             }
             if self.driver.writer_gone() {
@@ -93,26 +104,27 @@ impl<T: Send + 'static> ReadBuffer<T> {
             }
             let mut next = None;
             if !self.driver.in_flight() {
-                // The emptied buffer's allocation is the next read's buffer.
-                let mut buf = Vec::from(core::mem::take(&mut self.items));
-                buf.clear();
-                if buf.capacity() > self.capacity {
-                    buf.shrink_to(self.capacity);
-                }
-                buf.reserve_exact(self.capacity);
-                next = Some(buf);
+                next = Some(Vec::with_capacity(self.next_read));
             }
             let (_, read) = core::task::ready!(self.driver.poll_read(cx, &mut next));
+            if read.len() == read.capacity() {
+                // The writer had more than we asked for: ask for more next time.
+                self.next_read = (self.next_read * 2).min(self.capacity);
+            }
             // A read may complete with no items: the loop reads again.
-            self.items = VecDeque::from(read);
+            self.items = read.into_iter();
         }
     }
 
     /// Cancels the read in flight, if any, keeping the items that raced in: afterwards
     /// nothing is in flight and every item is in the buffer.
     pub(crate) fn park(&mut self) {
-        if let Some((_, raced_in)) = self.driver.cancel() {
-            self.items.extend(raced_in);
+        if let Some((_, raced_in)) = self.driver.cancel()
+            && !raced_in.is_empty()
+        {
+            let mut items: Vec<T> = core::mem::take(&mut self.items).collect();
+            items.extend(raced_in);
+            self.items = items.into_iter();
         }
     }
 
@@ -120,7 +132,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
     /// read and not handed out, including those that raced in before the cancellation.
     pub(crate) fn into_parts(self) -> (Option<StreamReader<T>>, Vec<T>) {
         let (reader, last) = self.driver.into_reader();
-        let mut unread = Vec::from(self.items);
+        let mut unread: Vec<T> = self.items.collect();
         if let Some((_, raced_in)) = last {
             unread.extend(raced_in);
         }

@@ -187,6 +187,25 @@ impl Guest for Component {
         (nanos, sum, allocs)
     }
 
+    async fn stream_short(ss: Vec<StreamReader<u32>>, adapter: bool) -> (u64, u64) {
+        let (nanos, _, sum) = measure(async || {
+            let mut sum = 0u64;
+            if adapter {
+                for s in ss {
+                    sum += u64::from(s.into_item_stream().next().await.unwrap());
+                }
+            } else {
+                for mut s in ss {
+                    let (_, item) = s.read(Vec::with_capacity(1)).await;
+                    sum += u64::from(item[0]);
+                }
+            }
+            sum
+        })
+        .await;
+        (nanos, sum)
+    }
+
     async fn spawn_join(n: u32, adapter: bool) -> (u64, u64, u64) {
         let (nanos, allocs, sum) = measure(async || {
             let mut sum = 0u64;
@@ -230,6 +249,7 @@ impl Guest for Component {
         let (report_tx, report_rx) = wit_future::new(|| (0, 0));
         let cap = cap as usize;
         wit_futures::task::spawn(async move {
+            let raw_after = std::cell::Cell::new(None);
             let (nanos, allocs, ()) = measure(async || match mode.as_str() {
                 "raw" => {
                     let mut tx = tx;
@@ -258,9 +278,41 @@ impl Guest for Component {
                     sink.send_all(&mut source).await.unwrap();
                     sink.close().await.unwrap();
                 }
+                "drain" => {
+                    // The cheapest sink that still takes each item.
+                    let mut sink = futures::sink::unfold((), |(), v: u32| {
+                        std::hint::black_box(v);
+                        futures::future::ready(Ok::<(), std::convert::Infallible>(()))
+                    });
+                    let mut source = futures::stream::iter(0..n).map(Ok);
+                    sink.send_all(&mut source).await.unwrap();
+                    raw_after.set(Some(tx));
+                }
+                "raw-batches" => {
+                    // The same batches as "chunks" (a new Vec each), written raw.
+                    let mut tx = tx;
+                    let mut batches = futures::stream::iter((0..n).step_by(cap)).map(|start| {
+                        let mut batch = Vec::with_capacity(cap);
+                        batch.extend(start..n.min(start + cap as u32));
+                        batch
+                    });
+                    while let Some(batch) = batches.next().await {
+                        assert!(tx.write_all(batch).await.is_empty());
+                    }
+                }
                 other => panic!("unknown mode {other}"),
             })
             .await;
+            if let Some(mut tx) = raw_after.take() {
+                // "drain" timed the sink alone.
+                // Untimed: the host still reads every item.
+                let mut next = 0;
+                while next < n {
+                    let buf: Vec<u32> = (next..n.min(next + cap as u32)).collect();
+                    next += buf.len() as u32;
+                    assert!(tx.write_all(buf).await.is_empty());
+                }
+            }
             let _ = report_tx.into_sender().send((nanos, allocs)).await;
         })
         .detach();
