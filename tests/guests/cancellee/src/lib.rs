@@ -91,6 +91,8 @@ impl target::Guest for Callee {
         rx
     }
 
+    // The guest is single-threaded and the caller makes one session call at a time.
+    #[allow(clippy::await_holding_lock)]
     async fn session_step(deadline: FutureReader<u32>) -> Vec<u32> {
         let mut session = SESSION.lock().unwrap();
         let Session { rx, items, sink } = session.as_mut().expect("session-open first");
