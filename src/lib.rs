@@ -26,7 +26,7 @@
 //!   [`AsyncWrite`](futures_io::AsyncWrite) for bytes, a cancel-safe
 //!   [`forward`](stream::forward) and a pump from any Rust stream.
 //! - [`task`] spawns work: [`spawn`](task::spawn) with a [`JoinHandle`](task::JoinHandle),
-//!   [`JoinSet`](task::JoinSet) and [`serve`](task::serve).
+//!   an [`AbortHandle`](task::AbortHandle) and [`JoinSet`](task::JoinSet).
 //! - [`cancel`] stops work: [`CancellationToken`](cancel::CancellationToken),
 //!   [`with_cancel`](cancel::CancelExt::with_cancel) and the export-call
 //!   [`scope`](cancel::scope).
@@ -72,9 +72,9 @@
 //! | [`AbortOnDropHandle`](task::AbortOnDropHandle) | yes | dropping it aborts the task |
 //! | [`JoinSet::join_next`](task::JoinSet::join_next) | yes | nothing: the task stays in the set; dropping the set aborts its tasks |
 //! | [`CancellationToken::cancelled`](cancel::CancellationToken::cancelled) | yes | nothing |
-//! | [`with_cancel`](cancel::CancelExt::with_cancel) on a future | as the inner future | the inner future (wrap `&mut adapter` to keep the adapter) |
+//! | [`with_cancel`](cancel::CancelExt::with_cancel) on a future | as the inner future | the inner future (wrap `&mut adapter` to keep the adapter); the token is checked before each poll, so on a cancelled token nothing starts |
 //! | [`with_cancel`](cancel::CancelStreamExt::with_cancel) on a stream | as the inner stream | the inner stream (wrap `&mut stream` to keep it); the token is checked before each item |
-//! | [`serve`](task::serve) → [`JoinHandle`](task::JoinHandle) | yes | nothing: serving runs on its own task; aborting it drops what it holds |
+//! | [`stream::serve`] → [`JoinHandle`](task::JoinHandle) | yes | nothing: serving runs on its own task; aborting it drops what it holds |
 //! | [`scope`](cancel::scope) | — | dropping it cancels the scope's token: that is its purpose |
 //!
 //! Reads and writes cancelled this way go through wit-bindgen's own cancellation: the peer

@@ -14,12 +14,15 @@ pin_project! {
     /// Future for [`CancelExt::with_cancel`](super::CancelExt::with_cancel): the inner future's
     /// output, or [`Cancelled`] once the token is cancelled.
     ///
-    /// On cancellation the inner future is dropped at once (not when `WithCancel` is): a
-    /// read or write in flight inside it does what that future does on drop (a raw
-    /// wit-bindgen read is cancelled; a dropped [`Send`](crate::future::Send) still delivers),
-    /// and whatever the inner adapter promises to keep on drop is kept (wrap
-    /// `&mut adapter` to keep the adapter itself). If the inner future is ready when the
-    /// token is cancelled, its output wins. Fused; `Unpin` when the inner future is.
+    /// The token is checked before each poll of the inner future (as tokio-util's
+    /// `run_until_cancelled` does): once it is cancelled, the inner future is not polled
+    /// again, so on a token that is already cancelled it never starts (no read or write
+    /// begins). On cancellation the inner future is dropped at once (not when `WithCancel`
+    /// is): a read or write in flight inside it does what that future does on drop (a raw
+    /// wit-bindgen read is cancelled; a dropped [`Send`](crate::future::Send) still
+    /// delivers), and whatever the inner adapter promises to keep on drop is kept (wrap
+    /// `&mut adapter` to keep the adapter itself, and what it holds). Fused; `Unpin` when
+    /// the inner future is.
     ///
     /// # Cancel safety
     ///
@@ -53,23 +56,21 @@ impl<F> WithCancel<F> {
 impl<F: Future> Future for WithCancel<F> {
     type Output = Result<F::Output, Cancelled>;
 
-    /// `Ready(Ok(output))` when the inner future completes, `Ready(Err(Cancelled))` once the
-    /// token is cancelled (the inner future is dropped first), `Pending` otherwise, and
-    /// `Pending` after it resolved.
+    /// `Ready(Err(Cancelled))` once the token is cancelled (checked first; the inner future
+    /// is dropped), `Ready(Ok(output))` when the inner future completes, `Pending`
+    /// otherwise, and `Pending` after it resolved.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let StateProj::Running { inner } = this.state.as_mut().project() else {
             return Poll::Pending;
         };
-        if let Poll::Ready(output) = inner.poll(cx) {
-            this.state.project_replace(State::Done);
-            return Poll::Ready(Ok(output));
-        }
         if Pin::new(this.cancelled).poll(cx).is_ready() {
             this.state.project_replace(State::Done);
             return Poll::Ready(Err(Cancelled));
         }
-        Poll::Pending
+        let output = ready!(inner.poll(cx));
+        this.state.project_replace(State::Done);
+        Poll::Ready(Ok(output))
     }
 }
 
@@ -92,9 +93,9 @@ pin_project! {
     /// inner stream's items as `Ok`, then a single `Err(Cancelled)` once the token is
     /// cancelled, then the end.
     ///
-    /// The token is checked before each item, so a stream that always has an item ready
-    /// still stops: once the token is cancelled, the next poll yields `Err(Cancelled)`
-    /// without polling the inner stream (unlike [`WithCancel`], where a ready output wins).
+    /// The token is checked before each item, as [`WithCancel`] does, so a stream that
+    /// always has an item ready still stops: once the token is cancelled, the next poll
+    /// yields `Err(Cancelled)` without polling the inner stream.
     /// The inner stream is then dropped at once; wrap `&mut stream` to keep it and what it
     /// had not handed out (e.g. to call
     /// [`ItemStream::into_inner`](crate::stream::ItemStream::into_inner) and get back what it

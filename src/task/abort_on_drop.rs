@@ -51,8 +51,13 @@ impl<T> AbortOnDropHandle<T> {
     }
 
     /// Aborts the task now; see [`JoinHandle::abort`].
-    pub fn abort(&mut self) {
-        self.handle_mut().abort();
+    pub fn abort(&self) {
+        self.handle().abort();
+    }
+
+    /// A handle that can abort the task without owning this one.
+    pub fn abort_handle(&self) -> super::AbortHandle {
+        self.handle().abort_handle()
     }
 
     /// True once the task's future completed or was dropped.
@@ -60,8 +65,9 @@ impl<T> AbortOnDropHandle<T> {
         self.handle().is_finished()
     }
 
-    /// Gives back the plain handle: dropping that one detaches the task instead.
-    pub fn into_inner(mut self) -> JoinHandle<T> {
+    /// Stops aborting on drop and gives back the plain handle (tokio-util's `detach`):
+    /// dropping that one detaches the task instead.
+    pub fn detach(mut self) -> JoinHandle<T> {
         self.0
             .take()
             .expect("AbortOnDropHandle holds its handle until dropped")
@@ -70,7 +76,7 @@ impl<T> AbortOnDropHandle<T> {
 
 impl<T> Drop for AbortOnDropHandle<T> {
     fn drop(&mut self) {
-        if let Some(handle) = &mut self.0 {
+        if let Some(handle) = &self.0 {
             handle.abort();
         }
     }

@@ -6,6 +6,7 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use futures_core::future::FusedFuture;
+use futures_util::future::{Abortable, Aborted};
 
 use crate::error::JoinError;
 
@@ -29,6 +30,7 @@ use crate::error::JoinError;
 /// assert_eq!(handle.await.unwrap(), 42);
 /// # }
 /// ```
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -36,20 +38,20 @@ where
 {
     let shared = Arc::new(Shared::default());
     let guard = FinishGuard(shared.clone());
+    let (abort, registration) = futures_util::future::AbortHandle::new_pair();
     let inner = wit_bindgen::spawn_local(async move {
         let _guard = guard;
-        future.await
+        Abortable::new(future, registration).await
     });
     JoinHandle {
         inner: Some(inner),
-        shared,
+        handle: AbortHandle { abort, shared },
     }
 }
 
 #[derive(Default)]
 struct Shared {
     finished: AtomicBool,
-    aborted: AtomicBool,
 }
 
 /// Marks the task finished when its future completes or is dropped (aborted).
@@ -68,35 +70,85 @@ impl Drop for FinishGuard {
 /// [`FusedFuture`], so `&mut handle` goes into `futures::select!`; `Send` when the output
 /// is.
 ///
-/// Dropping the handle detaches the task: it keeps running and its output is dropped.
+/// Dropping the handle detaches the task: it keeps running and its output is dropped. Say
+/// so with [`detach`](Self::detach); [`abort_on_drop`](Self::abort_on_drop) makes a handle
+/// that aborts instead.
 ///
 /// # Cancel safety
 ///
 /// Polling `&mut handle` is cancel-safe: if another `select!` branch wins, the output stays
 /// in the handle for a later poll.
+#[must_use = "dropping a JoinHandle detaches the task and drops its output; call .detach() to say so"]
 pub struct JoinHandle<T> {
     /// `None` once the handle resolved.
-    inner: Option<wit_bindgen::JoinHandle<T>>,
+    inner: Option<wit_bindgen::JoinHandle<Result<T, Aborted>>>,
+    handle: AbortHandle,
+}
+
+/// Aborts a spawned task without owning it: tokio's `AbortHandle`.
+///
+/// Created by [`JoinHandle::abort_handle`] and [`JoinSet::spawn`](super::JoinSet::spawn).
+/// Cloneable; aborting through it has the same effect as [`JoinHandle::abort`], and the
+/// task's output still goes to its `JoinHandle`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn work() {}
+/// # async fn example() {
+/// let handle = wit_futures::task::spawn(work());
+/// let abort = handle.abort_handle();
+/// abort.abort();
+/// assert!(handle.await.unwrap_err().is_aborted());
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AbortHandle {
+    abort: futures_util::future::AbortHandle,
     shared: Arc<Shared>,
 }
 
-impl<T> JoinHandle<T> {
-    /// Aborts the task: its future is dropped at the next point the executor reaches it,
-    /// without being polled again.
-    ///
-    /// If the task finished before the abort took effect, the handle still resolves to its
-    /// output; otherwise to a [`JoinError`] with [`is_aborted`](JoinError::is_aborted).
-    /// Aborting a finished task does nothing.
-    pub fn abort(&mut self) {
-        if let Some(inner) = &mut self.inner {
-            self.shared.aborted.store(true, Ordering::Relaxed);
-            inner.cancel();
-        }
+impl AbortHandle {
+    /// Aborts the task: its future is dropped the next time the executor reaches it, without
+    /// being polled again. If it had finished already, this does nothing, and its
+    /// `JoinHandle` still resolves to its output.
+    pub fn abort(&self) {
+        self.abort.abort();
     }
 
     /// True once the task's future has completed or been dropped (after an abort).
     pub fn is_finished(&self) -> bool {
         self.shared.finished.load(Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// Aborts the task: its future is dropped the next time the executor reaches it,
+    /// without being polled again.
+    ///
+    /// If the task finished before the abort took effect, the handle still resolves to its
+    /// output; otherwise to a [`JoinError`] with [`is_aborted`](JoinError::is_aborted).
+    /// Aborting a finished task does nothing.
+    pub fn abort(&self) {
+        self.handle.abort();
+    }
+
+    /// A handle that can abort the task without owning this one.
+    pub fn abort_handle(&self) -> AbortHandle {
+        self.handle.clone()
+    }
+
+    /// True once the task's future has completed or been dropped (after an abort).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
     }
 
     /// Lets the task run on without a handle; its output is dropped.
@@ -122,13 +174,12 @@ impl<T> Future for JoinHandle<T> {
         };
         let output = core::task::ready!(Pin::new(inner).poll(cx));
         self.inner = None;
-        Poll::Ready(
-            output.ok_or(if self.shared.aborted.load(Ordering::Relaxed) {
-                JoinError::ABORTED
-            } else {
-                JoinError::ENDED
-            }),
-        )
+        Poll::Ready(match output {
+            Some(Ok(output)) => Ok(output),
+            Some(Err(Aborted)) => Err(JoinError::ABORTED),
+            // The component-model task ended (or was torn down) under the task.
+            None => Err(JoinError::ENDED),
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use futures_core::future::FusedFuture;
 use futures_core::stream::{FusedStream, Stream};
 use futures_util::stream::FuturesUnordered;
 
-use super::{JoinHandle, spawn};
+use super::{AbortHandle, JoinHandle, spawn};
 use crate::error::JoinError;
 
 /// A group of spawned tasks, joined in the order they finish.
@@ -65,7 +65,7 @@ impl<T> JoinSet<T> {
     /// `Err(JoinError)` with [`is_aborted`](JoinError::is_aborted), or `Ok` for a task that
     /// finished before the abort took effect.
     pub fn abort_all(&mut self) {
-        self.tasks.iter_mut().for_each(JoinHandle::abort);
+        self.tasks.iter().for_each(JoinHandle::abort);
     }
 
     /// Lets every task run on without the set; their outputs are dropped.
@@ -90,16 +90,21 @@ impl<T> JoinSet<T> {
 }
 
 impl<T: 'static> JoinSet<T> {
-    /// Spawns `future` (see [`spawn`]) into the set.
+    /// Spawns `future` (see [`spawn`]) into the set and returns a handle that can abort it
+    /// (the task stays in the set until joined).
     ///
     /// # Panics
     ///
     /// Panics outside a component-model task, where nothing can be spawned.
-    pub fn spawn<F>(&mut self, future: F)
+    #[track_caller]
+    pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
     {
-        self.tasks.push(spawn(future));
+        let handle = spawn(future);
+        let abort = handle.abort_handle();
+        self.tasks.push(handle);
+        abort
     }
 }
 

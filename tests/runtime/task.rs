@@ -408,7 +408,7 @@ mod cases {
         join_set_joins_in_completion_order,
         join_set_abort_all,
         scope_cancels_its_token_when_dropped,
-        with_cancel_output_wins_when_ready,
+        with_cancel_on_a_cancelled_token_polls_nothing,
         with_cancel_stops_an_always_ready_stream,
     );
 }

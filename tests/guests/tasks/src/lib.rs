@@ -10,7 +10,8 @@ use wit_bindgen::{FutureReader, StreamReader, yield_async};
 use wit_futures::cancel::{CancelExt, CancelStreamExt, CancellationToken, Cancelled};
 use wit_futures::future::Recovered;
 use wit_futures::prelude::*;
-use wit_futures::task::{JoinError, JoinSet, Order, serve, spawn};
+use wit_futures::stream::{Order, serve};
+use wit_futures::task::{JoinError, JoinSet, spawn};
 
 struct Component;
 
@@ -129,14 +130,17 @@ impl Guest for Component {
         } else {
             Order::Completion
         };
-        let served = serve(input, tx, limit as usize, order, move |v: u32| async move {
+        let served = serve(input, tx, move |v: u32| async move {
             yields(v % 7).await;
             if fail_every != 0 && v.is_multiple_of(fail_every) {
                 Err(format!("no {v}"))
             } else {
                 Ok(v * 2)
             }
-        });
+        })
+        .limit(limit as usize)
+        .order(order)
+        .spawn();
         spawn(async move {
             let s = served.await.unwrap();
             let failures: Vec<_> = s.failures.iter().map(|(i, e)| format!("{i}:{e}")).collect();
@@ -196,7 +200,9 @@ impl Guest for Component {
             "join_set_joins_in_completion_order" => join_set_joins_in_completion_order().await,
             "join_set_abort_all" => join_set_abort_all().await,
             "scope_cancels_its_token_when_dropped" => scope_cancels_its_token_when_dropped().await,
-            "with_cancel_output_wins_when_ready" => with_cancel_output_wins_when_ready().await,
+            "with_cancel_on_a_cancelled_token_polls_nothing" => {
+                with_cancel_on_a_cancelled_token_polls_nothing().await
+            }
             "with_cancel_stops_an_always_ready_stream" => {
                 with_cancel_stops_an_always_ready_stream().await
             }
@@ -256,7 +262,7 @@ async fn abort_on_drop_aborts() -> Result<String, String> {
     // Detached instead: runs to the end.
     let (tx, rx) = wit_future::new(|| 0u32);
     let handle = spawn(async move { rx.into_oneshot().await }).abort_on_drop();
-    drop(handle.into_inner());
+    drop(handle.detach());
     check_eq!(
         tx.into_sender().send(8).await.map_err(|e| e.into_inner()),
         Ok(())
@@ -345,10 +351,26 @@ async fn scope_cancels_its_token_when_dropped() -> Result<String, String> {
     Ok("ok".into())
 }
 
-async fn with_cancel_output_wins_when_ready() -> Result<String, String> {
+async fn with_cancel_on_a_cancelled_token_polls_nothing() -> Result<String, String> {
     let token = CancellationToken::new();
-    token.cancel();
     check_eq!(async { 1 }.with_cancel(&token).await, Ok(1));
+    token.cancel();
+    // Even a future that is ready at once is not polled.
+    let polled = std::cell::Cell::new(false);
+    let ready = std::future::poll_fn(|_| {
+        polled.set(true);
+        std::task::Poll::Ready(1)
+    });
+    check_eq!(ready.with_cancel(&token).await, Err(Cancelled));
+    check_eq!(polled.get(), false);
+    // A send through `&mut` never starts its write: the value is still there to take back.
+    let (tx, _rx) = wit_future::new(|| 0u32);
+    let mut send = tx.into_sender().send(5);
+    check_eq!((&mut send).with_cancel(&token).await.is_err(), true);
+    match send.cancel() {
+        wit_futures::future::SendCancel::Cancelled(5, _) => {}
+        other => return Err(format!("the send started: {other:?}")),
+    }
     check_eq!(
         futures::future::pending::<u32>().with_cancel(&token).await,
         Err(Cancelled)

@@ -3,15 +3,18 @@ use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::collections::VecDeque;
 
+use core::fmt;
+use core::future::IntoFuture;
+
 use futures_core::Stream;
 use futures_sink::Sink;
 use futures_util::FutureExt;
 use futures_util::stream::FuturesUnordered;
 use wit_bindgen::{StreamReader, StreamWriter};
 
-use super::{AbortOnDropHandle, JoinHandle, spawn};
+use super::{DEFAULT_CAPACITY, ItemStream, StreamSink};
 use crate::error::{JoinError, SinkError};
-use crate::stream::{DEFAULT_CAPACITY, ItemStream, StreamReaderExt, StreamSink, StreamWriterExt};
+use crate::task::{AbortOnDropHandle, JoinHandle, spawn};
 
 /// In which order [`serve`] writes its results.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -26,8 +29,10 @@ pub enum Order {
 ///
 /// Every input item read from the stream is accounted for exactly once:
 /// `received == written + failures.len() + unsent.len() + aborted.len()`, and the items read
-/// but never handed to the handler are in `unread`.
-#[derive(Debug)]
+/// but never handed to the handler are in `unread`. `Debug` shows the counts, not the
+/// payloads.
+#[non_exhaustive]
+#[must_use = "a Served carries the failures and the undelivered results"]
 pub struct Served<I, O, E> {
     /// Input items handed to the handler (each one's index is its position in the input).
     pub received: usize,
@@ -46,15 +51,32 @@ pub struct Served<I, O, E> {
     pub unread: Vec<I>,
 }
 
-/// Handles each item of `input` with `handler` on its own spawned task, at most `limit` at
-/// once, and writes the results to `output`, then closes it.
+impl<I, O, E> fmt::Debug for Served<I, O, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Served")
+            .field("received", &self.received)
+            .field("written", &self.written)
+            .field("failures", &self.failures.len())
+            .field("unsent", &self.unsent.len())
+            .field("aborted", &self.aborted)
+            .field("unread", &self.unread.len())
+            .finish()
+    }
+}
+
+/// Handlers that run at once unless [`Serve::limit`] says otherwise.
+pub const DEFAULT_SERVE_LIMIT: usize = 16;
+
+/// Handles each item of `input` with `handler` on its own spawned task and writes the
+/// results to `output`, then closes it: the builder for such a run, started by
+/// [`spawn`](Serve::spawn) or by awaiting it.
 ///
-/// A handler returns `Ok(result)`, written to `output` (in input order or as handlers finish,
-/// per `order`), or `Err(e)`, recorded in [`Served::failures`] without stopping the others.
-/// At most `limit` handlers run at once (a `limit` of 0 means 1), and input is read `limit`
-/// items at a time (at most [`DEFAULT_CAPACITY`](crate::stream::DEFAULT_CAPACITY)), so at
-/// most that many items wait ahead of the handlers. A result is taken
-/// from its handler only once the output has room for it.
+/// A handler returns `Ok(result)`, written to `output` (in input order unless
+/// [`order`](Serve::order) says [`Order::Completion`]), or `Err(e)`, recorded in
+/// [`Served::failures`] without stopping the others. At most [`limit`](Serve::limit)
+/// handlers run at once ([`DEFAULT_SERVE_LIMIT`] unless set), and input is read that many
+/// items at a time (at most [`DEFAULT_CAPACITY`]), so at most that many items wait ahead of
+/// the handlers. A result is taken from its handler only once the output has room for it.
 ///
 /// If the output's reader leaves, serving stops when a write reports it, and nothing is
 /// dropped unreported: results that were waiting in the output or whose handler had
@@ -62,9 +84,8 @@ pub struct Served<I, O, E> {
 /// [`Served::unread`], and handlers still running are aborted, their indices in
 /// [`Served::aborted`]. The input reader is then dropped (its writer sees the reader gone).
 ///
-/// The handler is a closure rather than a trait: each call's future is spawned as it is,
-/// with no boxing per item, and it can capture state, as in `StreamExt::for_each_concurrent`.
-/// (A dyn-compatible trait would box every call's future, one allocation per item.)
+/// The handler is a closure, as in `StreamExt::for_each_concurrent`, so it can capture
+/// state; each call's future is spawned (one task, so one allocation, per item).
 ///
 /// # Cancel safety
 ///
@@ -73,17 +94,13 @@ pub struct Served<I, O, E> {
 /// writer with the results it held, and (through their abort-on-drop handles) the running
 /// handlers.
 ///
-/// # Panics
-///
-/// Panics outside a component-model task, where nothing can be spawned.
-///
 /// # Examples
 ///
 /// ```no_run
-/// use wit_futures::task::{Order, serve};
+/// use wit_futures::stream::{Order, serve};
 /// # async fn lookup(key: String) -> Result<u64, String> { Ok(key.len() as u64) }
 /// # async fn example(keys: wit_bindgen::StreamReader<String>, values: wit_bindgen::StreamWriter<u64>) {
-/// let served = serve(keys, values, 8, Order::Input, lookup).await.unwrap();
+/// let served = serve(keys, values, lookup).limit(8).order(Order::Input).await.unwrap();
 /// for (index, error) in &served.failures {
 ///     println!("key #{index} failed: {error}");
 /// }
@@ -95,10 +112,8 @@ pub struct Served<I, O, E> {
 pub fn serve<I, O, E, F, Fut>(
     input: StreamReader<I>,
     output: StreamWriter<O>,
-    limit: usize,
-    order: Order,
     handler: F,
-) -> JoinHandle<Served<I, O, E>>
+) -> Serve<I, O, F>
 where
     I: Send + 'static,
     O: Send + 'static,
@@ -106,29 +121,110 @@ where
     F: FnMut(I) -> Fut + 'static,
     Fut: Future<Output = Result<O, E>> + 'static,
 {
-    let limit = limit.max(1);
-    let mut server = Server {
-        // A `limit` of `usize::MAX` means "no limit", not a buffer of that size.
-        input: input
-            .into_item_stream()
-            .with_capacity(limit.min(DEFAULT_CAPACITY)),
-        input_done: false,
-        output: output.into_sink(),
-        running: match order {
-            Order::Input => Running::Input(VecDeque::new()),
-            Order::Completion => Running::Completion(FuturesUnordered::new()),
-        },
+    Serve {
+        input,
+        output,
         handler,
-        limit,
-        received: 0,
-        sent: 0,
-        failures: Vec::new(),
-        aborted: Vec::new(),
-    };
-    spawn(async move {
-        let outcome = poll_fn(|cx| server.poll_serve(cx)).await;
-        server.finish(outcome)
-    })
+        limit: DEFAULT_SERVE_LIMIT,
+        order: Order::Input,
+    }
+}
+
+/// Builder for a [`serve`] run: set [`limit`](Self::limit) and [`order`](Self::order),
+/// then [`spawn`](Self::spawn) it (or `.await` it, which spawns it and waits).
+#[must_use = "nothing is served until it is spawned or awaited"]
+pub struct Serve<I: 'static, O: 'static, F> {
+    input: StreamReader<I>,
+    output: StreamWriter<O>,
+    handler: F,
+    limit: usize,
+    order: Order,
+}
+
+impl<I, O, F> Serve<I, O, F> {
+    /// At most `limit` handlers run at once (0 means 1; `usize::MAX` means no limit).
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit.max(1);
+        self
+    }
+
+    /// The order the results are written in: [`Order::Input`] (the default) or
+    /// [`Order::Completion`].
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+}
+
+impl<I, O, E, F, Fut> Serve<I, O, F>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: 'static,
+    F: FnMut(I) -> Fut + 'static,
+    Fut: Future<Output = Result<O, E>> + 'static,
+{
+    /// Starts serving on its own task; the handle resolves to what it did.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a component-model task, where nothing can be spawned.
+    #[track_caller]
+    pub fn spawn(self) -> JoinHandle<Served<I, O, E>> {
+        let Serve {
+            input,
+            output,
+            handler,
+            limit,
+            order,
+        } = self;
+        let mut server = Server {
+            // A `limit` of `usize::MAX` means "no limit", not a buffer of that size.
+            input: ItemStream::new(input).with_capacity(limit.min(DEFAULT_CAPACITY)),
+            input_done: false,
+            output: StreamSink::new(output),
+            running: match order {
+                Order::Input => Running::Input(VecDeque::new()),
+                Order::Completion => Running::Completion(FuturesUnordered::new()),
+            },
+            handler,
+            limit,
+            received: 0,
+            sent: 0,
+            failures: Vec::new(),
+            aborted: Vec::new(),
+        };
+        spawn(async move {
+            let outcome = poll_fn(|cx| server.poll_serve(cx)).await;
+            server.finish(outcome)
+        })
+    }
+}
+
+impl<I, O, E, F, Fut> IntoFuture for Serve<I, O, F>
+where
+    I: Send + 'static,
+    O: Send + 'static,
+    E: 'static,
+    F: FnMut(I) -> Fut + 'static,
+    Fut: Future<Output = Result<O, E>> + 'static,
+{
+    type Output = Result<Served<I, O, E>, JoinError>;
+    type IntoFuture = JoinHandle<Served<I, O, E>>;
+
+    /// Spawns the run (see [`spawn`](Serve::spawn)).
+    fn into_future(self) -> Self::IntoFuture {
+        self.spawn()
+    }
+}
+
+impl<I, O, F> fmt::Debug for Serve<I, O, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Serve")
+            .field("limit", &self.limit)
+            .field("order", &self.order)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The state of one [`serve`] run.
