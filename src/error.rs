@@ -9,10 +9,12 @@ pub use futures_channel::oneshot::Canceled;
 ///
 /// The value that could not be delivered is handed back, unchanged.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use = "a SendError carries the value that was not delivered"]
 pub struct SendError<T>(pub T);
 
 impl<T> SendError<T> {
     /// Returns the value that was not delivered.
+    #[must_use = "dropping it drops the value that was not delivered"]
     pub fn into_inner(self) -> T {
         self.0
     }
@@ -39,6 +41,7 @@ impl<T> std::error::Error for SendError<T> {}
 /// partial writes are counted exactly. A sink hands each item back once: a later error
 /// carries only items passed to the sink after the first one.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use = "a SinkError carries the items that were not delivered"]
 pub struct SinkError<T> {
     unsent: Vec<T>,
 }
@@ -62,6 +65,7 @@ impl<T> SinkError<T> {
     }
 
     /// Returns the items that were not delivered.
+    #[must_use = "dropping them drops the items that were not delivered"]
     pub fn into_unsent(self) -> Vec<T> {
         self.unsent
     }
@@ -89,6 +93,11 @@ impl<T> std::error::Error for SinkError<T> {}
 
 /// Error of [`with_cancel`](crate::cancel::CancelExt::with_cancel): the token was cancelled
 /// before the work finished.
+///
+/// Spelled as tokio-util spells it (`CancellationToken::cancelled`), as is every name this
+/// crate chose. The one `Canceled` in the API, [`Canceled`], is futures-channel's own type,
+/// re-exported so that [`Receiver`](crate::future::Receiver) resolves to exactly what a
+/// `futures_channel::oneshot::Receiver` does.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Cancelled;
 
@@ -142,6 +151,7 @@ impl std::error::Error for JoinError {}
 /// reader did not take. `Debug` shows which case, never a payload.
 #[cfg(feature = "http")]
 #[non_exhaustive]
+#[must_use = "a SendBodyError carries what was not delivered"]
 pub enum SendBodyError<B, T, E> {
     /// The body returned this error; the stream was closed after the data before it, and
     /// the future got the error as `map_err` turned it into `E`.

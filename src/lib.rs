@@ -143,6 +143,21 @@ mod select_ready {
         stream::<stream::ChunkStream<Pinned>>();
         stream::<stream::TryItemStream<Pinned, Pinned>>();
         stream::<cancel::WithCancelStream<stream::ItemStream<Pinned>>>();
+        future::<cancel::Scope<core::future::Ready<Pinned>>>();
+    }
+
+    /// The sinks and the byte adapters are `Unpin` and `Send` too, so `&mut` to them goes
+    /// into `select!` branches (`SinkExt::flush`, `AsyncReadExt::read`, ...).
+    #[test]
+    fn every_sink_and_byte_adapter_is_unpin_and_send() {
+        fn sink<S: futures_sink::Sink<Pinned> + Unpin + Send>() {}
+        fn chunk_sink<S: futures_sink::Sink<Vec<Pinned>> + Unpin + Send>() {}
+        fn reader<R: futures_io::AsyncBufRead + Unpin + Send>() {}
+        fn writer<W: futures_io::AsyncWrite + Unpin + Send>() {}
+        sink::<stream::StreamSink<Pinned>>();
+        chunk_sink::<stream::ChunkSink<Pinned>>();
+        reader::<stream::ByteReader>();
+        writer::<stream::ByteWriter>();
     }
 
     /// The http bridge: the incoming body is `Unpin` and `Send`, the pump a fused `Unpin`

@@ -102,6 +102,11 @@ impl<T: 'static> Receiver<T> {
     /// `Err(Canceled)` after the value was handed out or after [`close`](Self::close) without
     /// a value (as `futures_channel::oneshot::Receiver::try_recv` does).
     ///
+    /// # Errors
+    ///
+    /// [`Canceled`] once the value was handed out, or after [`close`](Self::close) when no
+    /// value had arrived.
+    ///
     /// # Panics
     ///
     /// Panics outside a component-model task (an async export or `wit_bindgen::block_on`),

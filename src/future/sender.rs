@@ -13,9 +13,11 @@ use crate::task::JoinHandle;
 /// The sending half of a component-model `future<T>`.
 ///
 /// Created by [`FutureWriterExt::into_sender`](super::FutureWriterExt::into_sender). Unlike a
-/// bare [`FutureWriter::write`], a value passed to [`send`](Self::send) is never replaced by
-/// the writer's default: it is delivered even if the [`Send`] future is dropped, unless the
-/// reader is gone.
+/// bare [`FutureWriter::write`], a value passed to [`send`](Self::send) is not replaced by
+/// the writer's default when the [`Send`] future is dropped: a spawned task delivers it,
+/// unless the reader is gone. One case is beyond reach: if the component-model task (the
+/// export call) that runs that spawned task is torn down first, wit-bindgen drops the write
+/// and writes the default; await the `Send` (or keep it parked) where that matters.
 ///
 /// Dropping a `Sender` without sending writes the default value chosen when the future was
 /// created (wit-bindgen's rule: a `future<T>` must carry a value).
@@ -31,6 +33,7 @@ use crate::task::JoinHandle;
 /// }
 /// # }
 /// ```
+#[must_use = "dropping a Sender writes the future's default value"]
 pub struct Sender<T: 'static> {
     writer: FutureWriter<T>,
 }
@@ -45,8 +48,9 @@ impl<T: 'static> Sender<T> {
     /// The write starts when the future is first polled or dropped, whichever comes first.
     /// If the [`Send`] future is dropped before the reader took the value (or never polled
     /// at all), the write goes on in a spawned task (see [`crate::task::spawn`]): the reader
-    /// still gets `value`, never the default. Await the future to learn the outcome; use
-    /// [`Send::cancel`] to take the value back instead.
+    /// still gets `value`, not the default (unless the component-model task running that
+    /// spawned task is torn down first; see [`Sender`]). Await the future to learn the
+    /// outcome; use [`Send::cancel`] to take the value back instead.
     ///
     /// # Panics
     ///
@@ -118,6 +122,7 @@ impl<T: 'static> Sender<T> {
     /// tx.send(5).unwrap();
     /// # }
     /// ```
+    #[must_use = "dropping the channel sender writes the future's default value"]
     pub fn into_channel(self) -> oneshot::Sender<T> {
         let (tx, rx) = oneshot::channel();
         crate::task::spawn(async move {
@@ -131,6 +136,7 @@ impl<T: 'static> Sender<T> {
     }
 
     /// Gives back the wit-bindgen writer.
+    #[must_use = "dropping the writer writes the future's default value"]
     pub fn into_inner(self) -> FutureWriter<T> {
         self.writer
     }

@@ -24,6 +24,11 @@ use pin_project_lite::pin_project;
 /// buffer. Resolves to `Ok(())` once the source ended and the sink closed, or to the sink's
 /// error. Fused.
 ///
+/// # Errors
+///
+/// The sink's error, at the first call that returns one; for this crate's sinks, a
+/// [`SinkError`](crate::stream::SinkError) with every item the reader did not take.
+///
 /// # Examples
 ///
 /// ```no_run

@@ -158,6 +158,8 @@ pub trait StreamWriterExt<T: Send + 'static>: Sized {
     /// Spawns a task that writes every item of `source` into the stream, with backpressure,
     /// then drops the writer so the reader sees the end.
     ///
+    /// # Errors
+    ///
     /// If the reader hangs up, the task stops at its next write, drops `source`, and the
     /// handle resolves to a [`SinkError`] holding the items that were not delivered. (A
     /// `stream<T>` writer learns that the reader left only by writing, so a `source` that
@@ -192,7 +194,7 @@ impl<T: Send + 'static> StreamWriterExt<T> for StreamWriter<T> {
     where
         S: Stream<Item = T> + 'static,
     {
-        crate::task::spawn(forward(source, self.into_sink()))
+        crate::task::spawn(forward(source, StreamSink::new(self)))
     }
 }
 

@@ -169,7 +169,6 @@ where
     /// # Panics
     ///
     /// Panics outside a component-model task, where nothing can be spawned.
-    #[track_caller]
     pub fn spawn(self) -> JoinHandle<Served<I, O, E>> {
         let Serve {
             input,

@@ -30,7 +30,6 @@ use crate::error::JoinError;
 /// assert_eq!(handle.await.unwrap(), 42);
 /// # }
 /// ```
-#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,

@@ -96,7 +96,6 @@ impl<T: 'static> JoinSet<T> {
     /// # Panics
     ///
     /// Panics outside a component-model task, where nothing can be spawned.
-    #[track_caller]
     pub fn spawn<F>(&mut self, future: F) -> AbortHandle
     where
         F: Future<Output = T> + 'static,

@@ -7,8 +7,8 @@ use wasip3::{wit_future, wit_stream};
 use wit_bindgen::{FutureReader, FutureWriter, StreamWriter};
 
 use super::{Incoming, SendBodyError, error_code, to_fields, to_header_map};
+use crate::future::Receiver;
 use crate::http::{BodyWriter, IncomingBody};
-use crate::prelude::*;
 use crate::task::JoinHandle;
 
 /// What became of an outgoing wasi:http message: how its body was pumped, and what the
@@ -184,8 +184,7 @@ where
     async move {
         let body = body.await;
         // The value, or `Canceled` if the receiver was closed: it never is here.
-        let transmission = transmission
-            .into_oneshot()
+        let transmission = Receiver::new(transmission)
             .await
             .unwrap_or(Err(ErrorCode::InternalError(None)));
         Transmitted { body, transmission }
