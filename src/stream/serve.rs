@@ -3,8 +3,10 @@ use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::collections::VecDeque;
 
+use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::future::IntoFuture;
+use std::rc::Rc;
 
 use futures_core::Stream;
 use futures_sink::Sink;
@@ -13,6 +15,7 @@ use futures_util::stream::FuturesUnordered;
 use wit_bindgen::{StreamReader, StreamWriter};
 
 use super::{DEFAULT_CAPACITY, ItemStream, StreamSink};
+use crate::cancel::{CancellationToken, WaitForCancellation};
 use crate::error::{JoinError, SinkError};
 use crate::task::{AbortOnDropHandle, JoinHandle, spawn};
 
@@ -35,6 +38,8 @@ pub enum Order {
 #[must_use = "a Served carries the failures and the undelivered results"]
 pub struct Served<I, O, E> {
     /// Input items handed to the handler (each one's index is its position in the input).
+    /// A handler is called when its task first runs; the item of a task that never ran
+    /// before serving stopped was not handed over: it is in `unread`.
     pub received: usize,
     /// Results written to the output stream.
     pub written: usize,
@@ -46,9 +51,12 @@ pub struct Served<I, O, E> {
     /// Indices of the input items whose handler did not finish: it was still running when
     /// serving stopped (and was aborted), or the component-model task ended under it.
     pub aborted: Vec<usize>,
-    /// Input items read from the stream but not yet handed to the handler when serving
-    /// stopped, in input order. Empty unless the output's reader left.
+    /// Input items read from the stream but not handed to the handler when serving stopped:
+    /// those whose task had not run yet (in input order), then those still buffered from
+    /// the input. Empty unless serving stopped early.
     pub unread: Vec<I>,
+    /// Serving stopped because the token given to [`Serve::cancel_on`] was cancelled.
+    pub cancelled: bool,
 }
 
 impl<I, O, E> fmt::Debug for Served<I, O, E> {
@@ -60,6 +68,7 @@ impl<I, O, E> fmt::Debug for Served<I, O, E> {
             .field("unsent", &self.unsent.len())
             .field("aborted", &self.aborted)
             .field("unread", &self.unread.len())
+            .field("cancelled", &self.cancelled)
             .finish()
     }
 }
@@ -127,6 +136,7 @@ where
         handler,
         limit: DEFAULT_SERVE_LIMIT,
         order: Order::Input,
+        cancel: None,
     }
 }
 
@@ -139,6 +149,7 @@ pub struct Serve<I: 'static, O: 'static, F> {
     handler: F,
     limit: usize,
     order: Order,
+    cancel: Option<CancellationToken>,
 }
 
 impl<I, O, F> Serve<I, O, F> {
@@ -152,6 +163,18 @@ impl<I, O, F> Serve<I, O, F> {
     /// [`Order::Completion`].
     pub fn order(mut self, order: Order) -> Self {
         self.order = order;
+        self
+    }
+
+    /// Stops serving when `token` is cancelled, with everything accounted for as when the
+    /// output's reader leaves: handlers still running are aborted ([`Served::aborted`]),
+    /// results not yet delivered are in [`Served::unsent`] (a write in flight is
+    /// cancelled), items read and not handed to a handler are in [`Served::unread`], and
+    /// [`Served::cancelled`] is set. Both streams are then dropped. Without it, serving
+    /// runs until the input ends or the output's reader leaves (or the task is aborted,
+    /// which drops everything in flight).
+    pub fn cancel_on(mut self, token: &CancellationToken) -> Self {
+        self.cancel = Some(token.clone());
         self
     }
 }
@@ -176,8 +199,10 @@ where
             handler,
             limit,
             order,
+            cancel,
         } = self;
         let mut server = Server {
+            cancelled: cancel.as_ref().map(CancellationToken::cancelled),
             // A `limit` of `usize::MAX` means "no limit", not a buffer of that size.
             input: ItemStream::new(input).with_capacity(limit.min(DEFAULT_CAPACITY)),
             input_done: false,
@@ -186,7 +211,7 @@ where
                 Order::Input => Running::Input(VecDeque::new()),
                 Order::Completion => Running::Completion(FuturesUnordered::new()),
             },
-            handler,
+            handler: Rc::new(RefCell::new(handler)),
             limit,
             received: 0,
             sent: 0,
@@ -222,17 +247,21 @@ impl<I, O, F> fmt::Debug for Serve<I, O, F> {
         f.debug_struct("Serve")
             .field("limit", &self.limit)
             .field("order", &self.order)
+            .field("cancel_on", &self.cancel.is_some())
             .finish_non_exhaustive()
     }
 }
 
 /// The state of one [`serve`] run.
 struct Server<I: Send + 'static, O: Send + 'static, E, F> {
+    /// Resolves when the token of [`Serve::cancel_on`] is cancelled.
+    cancelled: Option<WaitForCancellation>,
     input: ItemStream<I>,
     input_done: bool,
     output: StreamSink<O>,
-    running: Running<Result<O, E>>,
-    handler: F,
+    running: Running<I, Result<O, E>>,
+    /// Shared with the handlers' tasks: each calls it when it first runs.
+    handler: Rc<RefCell<F>>,
     limit: usize,
     received: usize,
     /// Results handed to `output`, including one it refused because its reader left.
@@ -246,21 +275,45 @@ where
     I: Send + 'static,
     O: Send + 'static,
     E: 'static,
-    F: FnMut(I) -> Fut,
+    F: FnMut(I) -> Fut + 'static,
     Fut: Future<Output = Result<O, E>> + 'static,
 {
-    /// Ready with `Ok` once the input ended, every handler finished and the output closed;
-    /// with the output's error once its reader left.
-    fn poll_serve(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SinkError<O>>> {
+    /// Ready once the input ended, every handler finished and the output closed; once the
+    /// output's reader left; or once the token was cancelled.
+    fn poll_serve(&mut self, cx: &mut Context<'_>) -> Poll<Stop<O>> {
+        if let Some(cancelled) = &mut self.cancelled
+            && Pin::new(cancelled).poll(cx).is_ready()
+        {
+            return Poll::Ready(Stop::Cancelled);
+        }
+        self.poll_work(cx).map(|done| match done {
+            Ok(()) => Stop::Done,
+            Err(hung_up) => Stop::ReaderLeft(hung_up),
+        })
+    }
+
+    /// The serving itself: `Ok` once everything is done, the output's error once its reader
+    /// left.
+    fn poll_work(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SinkError<O>>> {
         loop {
             while !self.input_done && self.running.len() < self.limit {
                 match Pin::new(&mut self.input).poll_next(cx) {
                     Poll::Ready(Some(item)) => {
+                        // The handler is called when its task first runs: if serving stops
+                        // before that, the item is still in `item` and comes back.
+                        let item = Rc::new(Cell::new(Some(item)));
+                        let (slot, handler) = (item.clone(), self.handler.clone());
+                        let task = spawn(async move {
+                            let item = slot.take().expect("a handler's item is taken once");
+                            let work = (handler.borrow_mut())(item);
+                            work.await
+                        })
                         // Aborted if serving stops before it finishes.
-                        let task = spawn((self.handler)(item)).abort_on_drop();
+                        .abort_on_drop();
                         self.running.push(Handler {
                             index: self.received,
                             task,
+                            item,
                         });
                         self.received += 1;
                     }
@@ -291,9 +344,10 @@ where
     }
 
     /// Accounts for everything still held once serving stopped.
-    fn finish(self, outcome: Result<(), SinkError<O>>) -> Served<I, O, E> {
+    fn finish(self, stop: Stop<O>) -> Served<I, O, E> {
         let Server {
             input,
+            output,
             running,
             sent,
             received,
@@ -301,21 +355,37 @@ where
             mut aborted,
             ..
         } = self;
-        let mut unsent = outcome
-            .err()
-            .map(SinkError::into_unsent)
-            .unwrap_or_default();
+        let cancelled = matches!(stop, Stop::Cancelled);
+        let mut unsent = match stop {
+            Stop::Done => Vec::new(),
+            Stop::ReaderLeft(hung_up) => hung_up.into_unsent(),
+            // Whatever the output had not delivered; dropping the writer ends the stream.
+            Stop::Cancelled => output.into_inner().1,
+        };
         let written = sent - unsent.len();
-        for Handler { index, mut task } in running.into_handlers() {
+        let mut received = received;
+        let mut unread = Vec::new();
+        for Handler {
+            index,
+            mut task,
+            item,
+        } in running.into_handlers()
+        {
             match (&mut task).now_or_never() {
                 Some(Ok(Ok(result))) => unsent.push(result),
                 Some(Ok(Err(e))) => failures.push((index, e)),
-                // Dropping `task` aborts the handler.
-                Some(Err(_)) | None => aborted.push(index),
+                // Dropping `task` aborts the handler; one that never ran gives its item back.
+                Some(Err(_)) | None => match item.take() {
+                    Some(item) => {
+                        received -= 1;
+                        unread.push(item);
+                    }
+                    None => aborted.push(index),
+                },
             }
         }
         aborted.sort_unstable();
-        let (_, unread) = input.into_inner();
+        unread.extend(input.into_inner().1);
         Served {
             received,
             written,
@@ -323,17 +393,33 @@ where
             unsent,
             aborted,
             unread,
+            cancelled,
         }
     }
 }
 
-/// One running handler and the index of its input item.
-struct Handler<T> {
-    index: usize,
-    task: AbortOnDropHandle<T>,
+/// Why serving stopped.
+enum Stop<O> {
+    /// The input ended and everything was written.
+    Done,
+    /// The output's reader left.
+    ReaderLeft(SinkError<O>),
+    /// The token of [`Serve::cancel_on`] was cancelled.
+    Cancelled,
 }
 
-impl<T> Future for Handler<T> {
+/// One running handler, the index of its input item, and the item until the handler's task
+/// takes it.
+struct Handler<I, T> {
+    index: usize,
+    task: AbortOnDropHandle<T>,
+    item: Rc<Cell<Option<I>>>,
+}
+
+// The item is only moved, never pinned.
+impl<I, T> Unpin for Handler<I, T> {}
+
+impl<I, T> Future for Handler<I, T> {
     type Output = (usize, Result<T, JoinError>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -345,13 +431,13 @@ impl<T> Future for Handler<T> {
 }
 
 /// The running handlers, in the order their results are written.
-enum Running<T> {
+enum Running<I, T> {
     /// Oldest first; only the oldest is polled, the others run on their own tasks.
-    Input(VecDeque<Handler<T>>),
-    Completion(FuturesUnordered<Handler<T>>),
+    Input(VecDeque<Handler<I, T>>),
+    Completion(FuturesUnordered<Handler<I, T>>),
 }
 
-impl<T> Running<T> {
+impl<I, T> Running<I, T> {
     fn len(&self) -> usize {
         match self {
             Running::Input(handlers) => handlers.len(),
@@ -359,7 +445,7 @@ impl<T> Running<T> {
         }
     }
 
-    fn push(&mut self, handler: Handler<T>) {
+    fn push(&mut self, handler: Handler<I, T>) {
         match self {
             Running::Input(handlers) => handlers.push_back(handler),
             Running::Completion(handlers) => handlers.push(handler),
@@ -382,7 +468,7 @@ impl<T> Running<T> {
     }
 
     /// The handlers left, in input order.
-    fn into_handlers(self) -> Vec<Handler<T>> {
+    fn into_handlers(self) -> Vec<Handler<I, T>> {
         match self {
             Running::Input(handlers) => handlers.into(),
             Running::Completion(handlers) => {

@@ -5,6 +5,7 @@ use wit_futures_harness::examples;
 
 #[tokio::test]
 async fn select_race_example() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let runs = examples::select_race().await;
     let outcome = |i: usize| runs[i].lines[0].as_str();
     assert_eq!(
@@ -33,6 +34,7 @@ async fn select_race_example() {
 
 #[tokio::test]
 async fn stream_pipeline_example() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let runs = examples::stream_pipeline().await;
     assert_eq!(
         runs[0].lines,
@@ -47,6 +49,7 @@ async fn stream_pipeline_example() {
 
 #[tokio::test]
 async fn fan_out_example() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let runs = examples::fan_out().await;
     assert_eq!(
         runs[0].lines,
@@ -70,6 +73,7 @@ async fn byte_copy_example() {
 
 #[tokio::test]
 async fn http_lines_example() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let runs = examples::http_lines().await;
     let settled = "server: store settled with nothing left open: true";
     let complete = &runs[0].lines;

@@ -58,6 +58,7 @@ fn assert_settled(log: &RequestLog) {
 /// memory stays at a few MiB: the body streams through, it is never buffered.
 #[tokio::test]
 async fn echo_streams_256_mib_byte_exact_in_bounded_memory() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let server = Server::start(GUEST).await;
     let len = 256 * MIB;
     let (parts, received, check) =
@@ -184,6 +185,7 @@ async fn client_abort_mid_request_is_reported_and_settles() {
 /// than a few MiB.
 #[tokio::test]
 async fn client_abort_mid_response_stops_the_body_and_settles() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let server = Server::start(GUEST).await;
     let mut client = Client::connect(server.addr()).await;
     let response = client
@@ -212,6 +214,7 @@ async fn client_abort_mid_response_stops_the_body_and_settles() {
 /// bounded, and every byte arrives.
 #[tokio::test]
 async fn slow_client_gets_every_byte_with_backpressure() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let server = Server::start(GUEST).await;
     let len = 8 * MIB;
     let mut client = Client::connect(server.addr()).await;
@@ -239,6 +242,7 @@ async fn slow_client_gets_every_byte_with_backpressure() {
 /// 64 clients at once, each with its own upload echoed back.
 #[tokio::test]
 async fn serves_64_concurrent_requests() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let server = Server::start(GUEST).await;
     let mut clients = tokio::task::JoinSet::new();
     for i in 0..64u64 {

@@ -255,6 +255,7 @@ async fn serve_reports_handler_failures_and_keeps_the_other_results() {
 async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
     let mut g = Guest::new(GUEST).await;
     let mut leftovers = [0; 3];
+    let mut unstarted = 0;
     for in_order in [true, false] {
         for (per_write, stop_after) in [(2, 10), (1, 1), (5, 37), (3, 0)] {
             let intake = Intake {
@@ -313,6 +314,10 @@ async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
             leftovers[0] += unsent.len();
             leftovers[1] += aborted.len();
             leftovers[2] += unread.len();
+            // An unread item below an index handed to a handler: that handler's task had
+            // not run when serving stopped, and its item came back (it was lost before).
+            let highest = aborted.iter().chain(&run.out).max().copied().unwrap_or(0);
+            unstarted += unread.iter().filter(|&&v| v < highest).count();
         }
     }
     // The cases above do leave results, handlers and items behind.
@@ -320,6 +325,8 @@ async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
         leftovers.iter().all(|&n| n > 0),
         "unsent, aborted, unread: {leftovers:?}"
     );
+    // And some handlers had not started when serving stopped: their items came back.
+    assert!(unstarted > 0, "no handler was stopped before it started");
 }
 
 /// The output's reader leaves a write in flight untaken until the sink's buffer is full
@@ -382,6 +389,62 @@ async fn serve_counts_the_refused_result_when_a_full_output_loses_its_reader() {
         accounted.sort_unstable();
         assert_eq!(accounted, run.delivered, "{ctx}");
     }
+}
+
+/// Serving stopped by its token while handlers are still running (some never finish):
+/// every item the host delivered is written, unsent, aborted (its handler ran) or unread,
+/// exactly once.
+#[tokio::test]
+async fn serve_cancelled_accounts_for_every_item() {
+    let mut g = Guest::new(GUEST).await;
+    let serve = g.func::<(StreamReader<u32>, u32, FutureReader<u32>), ((StreamReader<u32>, FutureReader<String>),)>(
+        "serve-cancelled",
+    );
+    let mut cancelled_with_work = 0;
+    for run in 0..40u64 {
+        let limit = [1, 3, 8, 64][run as usize % 4];
+        let cancel_us = 200 * (run / 4);
+        let delivered = Delivered::default();
+        let (out, report) = g
+            .run(async |a| {
+                let bursts = Delivery::chunks(&[20, 3]).delay(Duration::from_micros(300));
+                let (input, _) = stream_tracked(a, 0..500u32, bursts, delivered.clone());
+                let cancel = future_after(a, Duration::from_micros(cancel_us), 0);
+                let ((output, report),) = serve
+                    .call_concurrent(a, (input, limit, cancel))
+                    .await
+                    .unwrap();
+                let out = read_stream(a, output, Intake::default()).await;
+                (out, read_future(a, report).await)
+            })
+            .await;
+        g.assert_nothing_open().await;
+        let run = ServeRun {
+            delivered: delivered.lock().unwrap().clone(),
+            out,
+            report,
+        };
+        let ctx = format!("limit {limit}, cancel after {cancel_us} us: {}", run.report);
+        assert!(run.report.ends_with("cancelled true"), "{ctx}");
+        let (unsent, aborted, unread) =
+            (run.list("unsent"), run.list("aborted"), run.list("unread"));
+        assert_eq!(run.count("written"), run.out.len(), "{ctx}");
+        assert_eq!(
+            run.count("received"),
+            run.out.len() + unsent.len() + aborted.len(),
+            "{ctx}"
+        );
+        let mut accounted: Vec<u32> = run.out.iter().chain(&unsent).map(|v| v / 2).collect();
+        accounted.extend(&aborted);
+        accounted.extend(&unread);
+        accounted.sort_unstable();
+        assert_eq!(accounted, run.delivered, "{ctx}");
+        cancelled_with_work += usize::from(!aborted.is_empty() || !unread.is_empty());
+    }
+    assert!(
+        cancelled_with_work > 0,
+        "no run was cancelled with work in flight"
+    );
 }
 
 /// Cases run entirely inside the guest.

@@ -36,12 +36,20 @@ struct Report {
     sent: Vec<String>,
     returned: Vec<String>,
     log: Vec<String>,
+    #[component(name = "received-bytes")]
+    received_bytes: Vec<Vec<u8>>,
+    #[component(name = "sent-bytes")]
+    sent_bytes: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+type TryStream = (StreamReader<String>, FutureReader<Result<(), String>>);
 type Run = (
     u64,
     Vec<FutureReader<String>>,
     Vec<StreamReader<String>>,
+    Vec<StreamReader<u8>>,
+    Vec<TryStream>,
+    u32,
     u32,
     u32,
     u32,
@@ -50,6 +58,7 @@ type Run = (
 type Out = ((
     Vec<FutureReader<String>>,
     Vec<StreamReader<String>>,
+    Vec<StreamReader<u8>>,
     FutureReader<Report>,
 ),);
 
@@ -60,6 +69,22 @@ struct Tally {
     to_guest: u64,
     to_host: u64,
     handed_back: u64,
+    bytes_to_guest: u64,
+    bytes_to_host: u64,
+    bytes_handed_back: u64,
+}
+
+/// A random delivery plan for a stream of `n` items.
+fn delivery(rng: &mut Rng, n: usize, max_chunk: u64) -> Delivery {
+    let chunks: Vec<usize> = (0..1 + rng.below(4))
+        .map(|_| 1 + rng.below(max_chunk) as usize)
+        .collect();
+    let delivery = Delivery::chunks(&chunks).delay(us(rng.below(400)));
+    match rng.below(3) {
+        0 => delivery,
+        1 => delivery.end_after(rng.below(n as u64 + 1) as usize),
+        _ => delivery.stall_after(rng.below(n as u64 + 1) as usize),
+    }
 }
 
 fn us(n: u64) -> Duration {
@@ -94,29 +119,44 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
             (v, when)
         })
         .collect();
+    let mut items = |rng: &mut Rng, n: usize| -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                next_id += 1;
+                value(next_id, rng)
+            })
+            .collect()
+    };
     let streams_plan: Vec<(Vec<String>, Delivery)> = (0..rng.below(3))
         .map(|_| {
             let n = rng.below(40) as usize;
-            let items: Vec<String> = (0..n)
-                .map(|_| {
-                    next_id += 1;
-                    value(next_id, &mut rng)
-                })
-                .collect();
-            let chunks: Vec<usize> = (0..1 + rng.below(4))
-                .map(|_| 1 + rng.below(8) as usize)
-                .collect();
-            let mut delivery = Delivery::chunks(&chunks).delay(us(rng.below(400)));
-            match rng.below(3) {
-                0 => {}
-                1 => delivery = delivery.end_after(rng.below(n as u64 + 1) as usize),
-                _ => delivery = delivery.stall_after(rng.below(n as u64 + 1) as usize),
-            }
-            (items, delivery)
+            (items(&mut rng, n), delivery(&mut rng, n, 8))
+        })
+        .collect();
+    // Item streams with an end future: its value, and whether it ever comes.
+    type TryPlan = (Vec<String>, Delivery, Result<(), String>, bool);
+    let try_plan: Vec<TryPlan> = (0..rng.below(2))
+        .map(|_| {
+            let n = rng.below(20) as usize;
+            let items = items(&mut rng, n);
+            let delivery = delivery(&mut rng, n, 6);
+            let end = match rng.below(2) {
+                0 => Ok(()),
+                _ => Err(format!("failure {seed}-{}", rng.below(1000))),
+            };
+            (items, delivery, end, rng.below(4) != 0)
+        })
+        .collect();
+    let bytes_plan: Vec<(Vec<u8>, Delivery)> = (0..rng.below(3))
+        .map(|_| {
+            let n = rng.below(300) as usize;
+            let bytes = (0..n).map(|_| rng.below(256) as u8).collect();
+            (bytes, delivery(&mut rng, n, 40))
         })
         .collect();
     let out_futures = rng.below(3) as u32;
     let out_streams = rng.below(3) as u32;
+    let out_bytes = rng.below(3) as u32;
     // For each of the guest's futures: read, or close, after a delay.
     let future_intake: Vec<(bool, u64)> = (0..out_futures)
         .map(|_| (rng.below(3) != 0, rng.below(2000)))
@@ -128,14 +168,23 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
             stop_after: (rng.below(3) == 0).then(|| rng.below(30) as usize),
         })
         .collect();
+    let bytes_intake: Vec<Intake> = (0..out_bytes)
+        .map(|_| Intake {
+            per_write: rng.below(30) as usize,
+            delay: us(rng.below(300)),
+            stop_after: (rng.below(3) == 0).then(|| rng.below(200) as usize),
+        })
+        .collect();
     let deadline_us = rng.below(6000);
+    let delivered_bytes: Vec<Delivered<u8>> =
+        bytes_plan.iter().map(|_| Delivered::default()).collect();
     if std::env::var("TORTURE_VERBOSE").is_ok_and(|v| v == "plan") {
         println!(
             "seed {seed}: futures {futures_plan:?}\n  streams {streams_plan:?}\n  out futures {future_intake:?}, out streams {stream_intake:?}, deadline {deadline_us} us"
         );
     }
 
-    let (report, host_received) = g
+    let (report, host_received, host_bytes) = g
         .try_run(async |a| {
             let fs = futures_plan
                 .iter()
@@ -159,12 +208,48 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
                     stream_tracked(a, items.clone(), delivery.clone(), delivered.clone()).0
                 })
                 .collect();
+            let bs = bytes_plan
+                .iter()
+                .zip(&delivered_bytes)
+                .map(|((bytes, delivery), delivered)| {
+                    stream_tracked(a, bytes.clone(), delivery.clone(), delivered.clone()).0
+                })
+                .collect();
+            let ts = try_plan
+                .iter()
+                .map(|(items, delivery, end, comes)| {
+                    let s = stream_tracked(a, items.clone(), delivery.clone(), delivered.clone()).0;
+                    let (end, comes, delivered) = (end.clone(), *comes, delivered.clone());
+                    let end = future(a, async move {
+                        if !comes {
+                            std::future::pending::<()>().await;
+                        }
+                        // Taken inside a guest read: an error is a value delivered.
+                        if let Err(e) = &end {
+                            delivered.lock().unwrap().push(format!("end:{e}"));
+                        }
+                        end
+                    });
+                    (s, end)
+                })
+                .collect();
             let deadline = future(a, async move {
                 tokio::time::sleep(us(deadline_us)).await;
                 0u32
             });
-            let args = (seed, fs, ss, out_futures, out_streams, GUEST_IDS, deadline);
-            let ((out_fs, out_ss, report),) = run.call_concurrent(a, args).await?;
+            let args = (
+                seed,
+                fs,
+                ss,
+                bs,
+                ts,
+                out_futures,
+                out_streams,
+                out_bytes,
+                GUEST_IDS,
+                deadline,
+            );
+            let ((out_fs, out_ss, out_bs, report),) = run.call_concurrent(a, args).await?;
             let reads_f =
                 out_fs
                     .into_iter()
@@ -182,13 +267,18 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
                 .into_iter()
                 .zip(&stream_intake)
                 .map(|(s, intake)| read_stream(a, s, intake.clone()));
-            let (from_f, from_s) = futures::join!(join_all(reads_f), join_all(reads_s));
+            let reads_b = out_bs
+                .into_iter()
+                .zip(&bytes_intake)
+                .map(|(s, intake)| read_stream(a, s, intake.clone()));
+            let (from_f, from_s, host_bytes) =
+                futures::join!(join_all(reads_f), join_all(reads_s), join_all(reads_b));
             let mut host_received: Vec<String> =
                 from_f.into_iter().chain(from_s).flatten().collect();
             // A sender that was cancelled and dropped writes the default: not a value.
             host_received.retain(|v| v != "default");
             let report = read_future(a, report).await;
-            wasmtime::Result::Ok((report, host_received))
+            wasmtime::Result::Ok((report, host_received, host_bytes))
         })
         .await
         .map_err(|e| format!("trap or host error: {e:?}"))?
@@ -205,6 +295,29 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
         &report.returned,
     )
     .map_err(|e| format!("{e}; {}", context()))?;
+    // Bytes, stream by stream: the guest got exactly what the host delivered, and the host
+    // got what the guest wrote minus what came back to the guest, in order.
+    let delivered_bytes: Vec<Vec<u8>> = delivered_bytes
+        .iter()
+        .map(|d| d.lock().unwrap().clone())
+        .collect();
+    if report.received_bytes != delivered_bytes {
+        return Err(format!(
+            "bytes host -> guest: delivered {delivered_bytes:?}, the guest got {:?}; {}",
+            report.received_bytes,
+            context()
+        ));
+    }
+    for (i, ((written, returned), taken)) in report.sent_bytes.iter().zip(&host_bytes).enumerate() {
+        let mut accounted = taken.clone();
+        accounted.extend(returned);
+        if &accounted != written {
+            return Err(format!(
+                "bytes guest -> host, stream {i}: wrote {written:?}, the host took {taken:?}, {returned:?} came back; {}",
+                context()
+            ));
+        }
+    }
     // The guest logs outcomes the adapters promise never happen with a trailing '?'.
     if let Some(line) = report.log.iter().find(|l| l.ends_with('?')) {
         return Err(format!("impossible outcome {line:?}; {}", context()));
@@ -213,6 +326,13 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
     tally.to_guest += delivered.len() as u64;
     tally.to_host += host_received.len() as u64;
     tally.handed_back += report.returned.len() as u64;
+    tally.bytes_to_guest += delivered_bytes.iter().map(Vec::len).sum::<usize>() as u64;
+    tally.bytes_to_host += host_bytes.iter().map(Vec::len).sum::<usize>() as u64;
+    tally.bytes_handed_back += report
+        .sent_bytes
+        .iter()
+        .map(|(_, returned)| returned.len())
+        .sum::<usize>() as u64;
     Ok(())
 }
 
@@ -251,6 +371,7 @@ fn exactly_once(
 
 #[tokio::test]
 async fn torture_every_value_exactly_once() {
+    let _one_at_a_time = wit_futures_harness::exclusive().await;
     let seeds: Vec<u64> = match std::env::var("TORTURE_SEED") {
         Ok(seed) => vec![seed.parse().expect("TORTURE_SEED is a number")],
         Err(_) => {
@@ -282,12 +403,15 @@ async fn torture_every_value_exactly_once() {
         }
     }
     println!(
-        "torture: {} schedules in {:.1?}: {} values host -> guest, {} guest -> host, {} handed back to the guest; lost 0, duplicated 0; guest live heap at {} checkpoints: min {} max {} bytes",
+        "torture: {} schedules in {:.1?}: {} values host -> guest, {} guest -> host, {} handed back to the guest; bytes: {} host -> guest, {} guest -> host, {} handed back; lost 0, duplicated 0; guest live heap at {} checkpoints: min {} max {} bytes",
         tally.schedules,
         start.elapsed(),
         tally.to_guest,
         tally.to_host,
         tally.handed_back,
+        tally.bytes_to_guest,
+        tally.bytes_to_host,
+        tally.bytes_handed_back,
         heap.len(),
         heap.iter().min().unwrap_or(&0),
         heap.iter().max().unwrap_or(&0),

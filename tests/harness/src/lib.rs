@@ -13,3 +13,13 @@ mod runtime;
 pub use runtime::{Ctx, Guest, component_path};
 pub use wasmtime;
 pub use wasmtime::component::{Accessor, FutureReader, StreamReader};
+
+/// Runs the tests that hold it one at a time: those that load both cores (hundreds of MiB
+/// over HTTP, many clients, the torture test) and those whose assertions depend on timers
+/// tens of milliseconds apart, which the first kind could delay. Other tests still run in
+/// parallel with them. Hold the guard for the whole test.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    // Not poisoned when a test fails while holding it: the others still run.
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}

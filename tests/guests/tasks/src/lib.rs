@@ -154,6 +154,38 @@ impl Guest for Component {
         (rx, report_rx)
     }
 
+    async fn serve_cancelled(
+        input: StreamReader<u32>,
+        limit: u32,
+        cancel: FutureReader<u32>,
+    ) -> (StreamReader<u32>, FutureReader<String>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(String::new);
+        let token = CancellationToken::new();
+        let served = serve(input, tx, |v: u32| async move {
+            yields(v % 5).await;
+            if v.is_multiple_of(3) {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, String>(v * 2)
+        })
+        .limit(limit as usize)
+        .cancel_on(&token)
+        .spawn();
+        spawn(async move {
+            let _ = cancel.into_oneshot().await;
+            token.cancel();
+            let s = served.await.unwrap();
+            let report = format!(
+                "received {}, written {}, failures {:?}, unsent {:?}, aborted {:?}, unread {:?}, cancelled {}",
+                s.received, s.written, s.failures, s.unsent, s.aborted, s.unread, s.cancelled
+            );
+            let _ = report_tx.into_sender().send(report).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
     async fn spin_until(f: FutureReader<u32>, n: u32) -> (u32, u32) {
         let mut rx = f.into_oneshot();
         let mut rounds = 0;

@@ -22,6 +22,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use futures::future::poll_immediate;
+use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use futures::{FutureExt, SinkExt, StreamExt};
 use guest_common::Rng;
 use wit_bindgen::{FutureReader, FutureWriter, StreamReader, StreamWriter, yield_async};
@@ -106,6 +107,10 @@ async fn consume_future(f: FutureReader<String>, token: CancellationToken, mut r
                         received(&acc, v);
                         break "select: try_recv";
                     }
+                    if rng.below(3) == 0 {
+                        // The read in flight stops; a value that raced in stays in `rx`.
+                        rx.park();
+                    }
                 }
                 () = cancelled => break recover(&acc, rx),
             }
@@ -185,7 +190,10 @@ async fn consume_stream(s: StreamReader<String>, token: CancellationToken, mut r
                         Some(c) => acc.borrow_mut().received.extend(c),
                         None => break,
                     },
-                    _ = tick => if stop_early && rng.below(3) == 0 { break },
+                    _ = tick => {
+                        if stop_early && rng.below(3) == 0 { break }
+                        if rng.below(3) == 0 { chunks.park() }
+                    },
                     () = token.cancelled().fuse() => break,
                 }
             }
@@ -201,7 +209,10 @@ async fn consume_stream(s: StreamReader<String>, token: CancellationToken, mut r
                         Some(v) => received(&acc, v),
                         None => break,
                     },
-                    _ = tick => if stop_early && rng.below(3) == 0 { break },
+                    _ = tick => {
+                        if stop_early && rng.below(3) == 0 { break }
+                        if rng.below(3) == 0 { items.park() }
+                    },
                     () = token.cancelled().fuse() => break,
                 }
             }
@@ -311,6 +322,10 @@ async fn produce_stream(
                         r = sink.flush().fuse() => r,
                         _ = tick => Ok(()),
                     };
+                    if rng.below(3) == 0 {
+                        // A write cut short by the timer stops; its items go back in front.
+                        sink.park();
+                    }
                     if let Err(e) = flushed {
                         acc.borrow_mut().returned.extend(e.into_unsent());
                         outcome = "push: flush failed";
@@ -376,22 +391,264 @@ async fn produce_stream(
     log(&acc, format!("out-stream: {how}"));
 }
 
+/// What a byte-reading step found.
+enum ByteStep {
+    Read(usize),
+    Tick,
+    Stop,
+}
+
+/// Reads a byte stream through `ByteReader`: reads of random sizes, `fill_buf` + `consume`,
+/// timers that cut reads short, parking, and taking it apart and rebuilding it with
+/// `from_parts`. Every byte it got, consumed or recovered, goes into `received-bytes`.
+async fn consume_bytes(
+    s: StreamReader<u8>,
+    slot: usize,
+    token: CancellationToken,
+    mut rng: Rng,
+    acc: Acc,
+) {
+    let capacity = 1 + rng.below(64) as usize;
+    let mut reader = s.into_async_read().with_capacity(capacity);
+    let mut got = Vec::new();
+    let mut rebuilt = 0;
+    let how = loop {
+        let mut buf = vec![0u8; 1 + rng.below(20) as usize];
+        let mut tick = timer(rng.below(5));
+        let step = futures::select! {
+            n = reader.read(&mut buf).fuse() => match n {
+                Ok(0) => ByteStep::Stop,
+                Ok(n) => ByteStep::Read(n),
+                Err(_) => break "error?",
+            },
+            _ = tick => ByteStep::Tick,
+            () = token.cancelled().fuse() => ByteStep::Stop,
+        };
+        match step {
+            ByteStep::Read(n) => got.extend_from_slice(&buf[..n]),
+            ByteStep::Stop => break "read",
+            ByteStep::Tick => match rng.below(4) {
+                0 => reader.park(),
+                1 => {
+                    // Apart and back together: the unread bytes come out first again.
+                    let (back, unread) = reader.into_inner();
+                    match back {
+                        Some(back) => {
+                            rebuilt += 1;
+                            reader = wit_futures::stream::ByteReader::from_parts(back, unread)
+                                .with_capacity(capacity);
+                        }
+                        None => {
+                            got.extend(unread);
+                            acc.borrow_mut().received_bytes[slot] = got;
+                            return log(&acc, "in-bytes: writer gone".into());
+                        }
+                    }
+                }
+                2 => {
+                    if let Some(Ok(available)) = poll_immediate(reader.fill_buf()).await {
+                        let n = rng.below(available.len() as u64 + 1) as usize;
+                        got.extend_from_slice(&available[..n]);
+                        reader.consume_unpin(n);
+                    }
+                }
+                _ => {}
+            },
+        }
+    };
+    let (_, unread) = reader.into_inner();
+    got.extend(unread);
+    acc.borrow_mut().received_bytes[slot] = got;
+    log(&acc, format!("in-bytes: {how}, rebuilt {rebuilt} times"));
+}
+
+/// Writes `bytes` through `ByteWriter` in writes of random sizes, with flushes cut short
+/// by timers and parking, then closes it; when cancelled or hung up on, takes back what
+/// was not delivered. Records what it handed to the writer and what came back.
+async fn produce_bytes(
+    tx: StreamWriter<u8>,
+    bytes: Vec<u8>,
+    slot: usize,
+    token: CancellationToken,
+    mut rng: Rng,
+    acc: Acc,
+) {
+    let mut writer = tx
+        .into_async_write()
+        .with_capacity(1 + rng.below(64) as usize);
+    let mut accepted = Vec::new();
+    let mut returned = Vec::new();
+    let take_back = |e: std::io::Error, returned: &mut Vec<u8>| {
+        let unsent = e
+            .into_inner()
+            .and_then(|inner| inner.downcast::<wit_futures::stream::SinkError<u8>>().ok());
+        match unsent {
+            Some(e) => returned.extend(e.into_unsent()),
+            None => returned.extend(b"?"),
+        }
+    };
+    let mut pos = 0;
+    let how = loop {
+        if pos == bytes.len() {
+            let closed = futures::select! {
+                r = writer.close().fuse() => Some(r),
+                () = token.cancelled().fuse() => None,
+            };
+            match closed {
+                Some(Ok(())) => break "closed",
+                Some(Err(e)) => {
+                    take_back(e, &mut returned);
+                    break "close failed";
+                }
+                None => {
+                    returned.extend(writer.into_inner().1);
+                    break "cancelled while closing";
+                }
+            }
+        }
+        let end = (pos + 1 + rng.below(16) as usize).min(bytes.len());
+        let written = futures::select! {
+            r = writer.write(&bytes[pos..end]).fuse() => Some(r),
+            () = token.cancelled().fuse() => None,
+        };
+        match written {
+            Some(Ok(n)) => {
+                accepted.extend_from_slice(&bytes[pos..pos + n]);
+                pos += n;
+            }
+            Some(Err(e)) => {
+                take_back(e, &mut returned);
+                break "reader gone";
+            }
+            None => {
+                returned.extend(writer.into_inner().1);
+                break "cancelled";
+            }
+        }
+        if rng.below(4) == 0 {
+            let mut tick = timer(rng.below(3));
+            let flushed = futures::select! {
+                r = writer.flush().fuse() => Some(r),
+                _ = tick => None,
+            };
+            if let Some(Err(e)) = flushed {
+                take_back(e, &mut returned);
+                break "flush failed";
+            }
+            if rng.below(2) == 0 {
+                writer.park();
+            }
+        }
+    };
+    log(&acc, format!("out-bytes: {how}"));
+    acc.borrow_mut().sent_bytes[slot] = (accepted, returned);
+}
+
+/// Reads a stream and the future that says how it ended through `TryItemStream`, with
+/// timers and parking; takes both apart when cancelled.
+async fn consume_try(
+    s: StreamReader<String>,
+    end: FutureReader<Result<(), String>>,
+    token: CancellationToken,
+    mut rng: Rng,
+    acc: Acc,
+) {
+    let mut items = s.into_try_stream(end);
+    let how = loop {
+        let mut tick = timer(rng.below(5));
+        futures::select! {
+            v = items.next() => match v {
+                Some(Ok(v)) => received(&acc, v),
+                Some(Err(e)) => received(&acc, format!("end:{e}")),
+                None => break "to the end",
+            },
+            _ = tick => if rng.below(3) == 0 { items.park() },
+            () = token.cancelled().fuse() => break "cancelled",
+        }
+    };
+    let (items, end) = items.into_inner();
+    acc.borrow_mut().received.extend(items.into_inner().1);
+    if let Recovered::Value(Err(e)) = end.into_inner() {
+        received(&acc, format!("end:{e}"));
+    }
+    log(&acc, format!("in-try: {how}"));
+}
+
+/// Serves one of the host's streams into one of the guest's: each item `v` becomes `v!`
+/// (or fails), until the input ends, the output's reader leaves, or the token is
+/// cancelled; `Served` accounts for the rest.
+async fn serve_echo(
+    input: StreamReader<String>,
+    output: StreamWriter<String>,
+    token: CancellationToken,
+    mut rng: Rng,
+    acc: Acc,
+) {
+    let fails = rng.below(3) == 0;
+    let handler_acc = acc.clone();
+    let handler = move |v: String| {
+        let acc = handler_acc.clone();
+        async move {
+            received(&acc, v.clone());
+            yields(v.len() as u64 % 3).await;
+            if fails && v.len().is_multiple_of(4) {
+                return Err(v);
+            }
+            let out = format!("{v}!");
+            acc.borrow_mut().sent.push(out.clone());
+            Ok(out)
+        }
+    };
+    let order = if rng.below(2) == 0 {
+        wit_futures::stream::Order::Input
+    } else {
+        wit_futures::stream::Order::Completion
+    };
+    let served = wit_futures::stream::serve(input, output, handler)
+        .limit(1 + rng.below(4) as usize)
+        .order(order)
+        .cancel_on(&token)
+        .await
+        .unwrap();
+    let mut acc_ref = acc.borrow_mut();
+    acc_ref.received.extend(served.unread);
+    acc_ref.returned.extend(served.unsent);
+    drop(acc_ref);
+    log(
+        &acc,
+        format!(
+            "serve: {} received, {} written, {} failed, {} aborted, cancelled {}",
+            served.received,
+            served.written,
+            served.failures.len(),
+            served.aborted.len(),
+            served.cancelled
+        ),
+    );
+}
+
 impl Guest for Component {
     async fn run(
         seed: u64,
         fs: Vec<FutureReader<String>>,
         ss: Vec<StreamReader<String>>,
+        bs: Vec<StreamReader<u8>>,
+        ts: Vec<(StreamReader<String>, FutureReader<Result<(), String>>)>,
         out_futures: u32,
         out_streams: u32,
+        out_bytes: u32,
         first_id: u32,
         deadline: FutureReader<u32>,
     ) -> (
         Vec<FutureReader<String>>,
         Vec<StreamReader<String>>,
+        Vec<StreamReader<u8>>,
         FutureReader<Report>,
     ) {
         let mut rng = Rng::new(seed);
         let acc: Acc = Rc::default();
+        acc.borrow_mut().received_bytes = vec![Vec::new(); bs.len()];
+        acc.borrow_mut().sent_bytes = vec![Default::default(); out_bytes as usize];
         let token = CancellationToken::new();
         let mut tasks = JoinSet::new();
         for f in fs {
@@ -402,9 +659,33 @@ impl Guest for Component {
                 acc.clone(),
             ));
         }
+        // Some of the host's streams are served into the guest's own instead of consumed.
+        let mut served_inputs = Vec::new();
         for s in ss {
+            if served_inputs.len() < out_streams as usize && rng.below(4) == 0 {
+                served_inputs.push(s);
+                continue;
+            }
             tasks.spawn(consume_stream(
                 s,
+                token.child_token(),
+                rng.fork(),
+                acc.clone(),
+            ));
+        }
+        for (slot, s) in bs.into_iter().enumerate() {
+            tasks.spawn(consume_bytes(
+                s,
+                slot,
+                token.child_token(),
+                rng.fork(),
+                acc.clone(),
+            ));
+        }
+        for (s, end) in ts {
+            tasks.spawn(consume_try(
+                s,
+                end,
                 token.child_token(),
                 rng.fork(),
                 acc.clone(),
@@ -429,6 +710,16 @@ impl Guest for Component {
         for _ in 0..out_streams {
             let (tx, rx) = wit_stream::new();
             streams.push(rx);
+            if let Some(input) = served_inputs.pop() {
+                tasks.spawn(serve_echo(
+                    input,
+                    tx,
+                    token.child_token(),
+                    rng.fork(),
+                    acc.clone(),
+                ));
+                continue;
+            }
             let n = rng.below(30) as u32;
             let values = (next_id..next_id + n)
                 .map(|id| value(id, &mut rng))
@@ -437,6 +728,21 @@ impl Guest for Component {
             tasks.spawn(produce_stream(
                 tx,
                 values,
+                token.child_token(),
+                rng.fork(),
+                acc.clone(),
+            ));
+        }
+        let mut byte_streams = Vec::new();
+        for slot in 0..out_bytes as usize {
+            let (tx, rx) = wit_stream::new();
+            byte_streams.push(rx);
+            let n = rng.below(200) as usize;
+            let bytes = (0..n).map(|_| rng.below(256) as u8).collect();
+            tasks.spawn(produce_bytes(
+                tx,
+                bytes,
+                slot,
                 token.child_token(),
                 rng.fork(),
                 acc.clone(),
@@ -459,7 +765,7 @@ impl Guest for Component {
             let _ = report_tx.into_sender().send(report).await;
         })
         .detach();
-        (readers, streams, report_rx)
+        (readers, streams, byte_streams, report_rx)
     }
 }
 
