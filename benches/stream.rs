@@ -186,7 +186,13 @@ async fn stream_bytes(g: &mut Guest) {
         "stream_bytes: {} MiB from the host, summed; median of {ROUNDS} rounds",
         BYTES >> 20
     );
-    let modes = ["raw", "async-read", "async-buf-read"];
+    let modes = [
+        "raw",
+        "async-read",
+        "async-buf-read",
+        "tokio-read",
+        "tokio-copy",
+    ];
     let mut times = vec![Vec::new(); modes.len()];
     let mut allocs = vec![0; modes.len()];
     for mode in modes {
@@ -214,6 +220,14 @@ async fn stream_bytes(g: &mut Guest) {
     println!(
         "stream_bytes bufread/raw = {:.3}   (AsyncBufRead::fill_buf, no copy)",
         medians[2] / medians[0]
+    );
+    println!(
+        "stream_bytes tokio/raw = {:.3}   (tokio::io::AsyncReadExt::read into a 64 KiB buffer)",
+        medians[3] / medians[0]
+    );
+    println!(
+        "stream_bytes tokio-copy/raw = {:.3}   (tokio::io::copy into a writer that sums)",
+        medians[4] / medians[0]
     );
 }
 

@@ -24,6 +24,10 @@ async fn main() {
         examples::byte_copy().await,
     );
     print(
+        "framed-kv: tokio-util's Framed + LinesCodec over a connection's two byte streams",
+        examples::framed_kv().await,
+    );
+    print(
         "http-lines: a wasi:http line transform on 127.0.0.1, driven by an HTTP client",
         examples::http_lines().await,
     );

@@ -160,7 +160,9 @@ pub enum SendBodyError<B, T, E> {
     /// error instead.
     Trailers(http::HeaderMap),
     /// The stream's reader hung up: `written` bytes were delivered, `unsent` had been taken
-    /// from the body and were not; the rest of the body was dropped unread.
+    /// from the body and were not (including the rest of a data frame being copied); the
+    /// rest of the body was dropped unread, and the future got its default value. This
+    /// outcome wins over the body's own error if both happened.
     ContentsClosed {
         /// Bytes the reader took.
         written: u64,

@@ -80,6 +80,13 @@
 //! Reads and writes cancelled this way go through wit-bindgen's own cancellation: the peer
 //! sees the read or write cancelled, never a trap.
 //!
+//! # Keeping an adapter across export calls
+//!
+//! An operation in flight belongs to the export call that first polled it: an adapter kept
+//! in a resource or a static must be [parked](Park) before that call returns (or with the
+//! [`park_on_drop`](Park::park_on_drop) guard, which also covers a cancelled call), and can
+//! be rebuilt from its parts with `from_parts`. See [`Park`].
+//!
 //! [wit-bindgen]: https://github.com/bytecodealliance/wit-bindgen
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -160,6 +160,12 @@ impl Park for crate::stream::ByteWriter {
     }
 }
 
+impl Park for crate::stream::Duplex {
+    fn park(&mut self) {
+        crate::stream::Duplex::park(self);
+    }
+}
+
 #[cfg(feature = "http")]
 impl<T: 'static, E: 'static> Park for crate::http::IncomingBody<T, E> {
     fn park(&mut self) {

@@ -183,7 +183,8 @@ impl<T: 'static> Receiver<T> {
     }
 
     /// A receiver of what [`into_inner`](Self::into_inner) gave back: it reads the reader,
-    /// or returns the value, or is already done.
+    /// or returns the value, or is already done (from [`Recovered::Nothing`]: it is then
+    /// terminated at once, as the receiver it came from was).
     ///
     /// ```no_run
     /// use wit_futures::future::Receiver;

@@ -30,9 +30,11 @@ use crate::task::JoinHandle;
 /// - when the body ends, the stream is closed and the future gets `Ok(None)`, or
 ///   `Ok(Some(trailers))` for a trailers frame (turned from a [`HeaderMap`] into `T` by the
 ///   function given at construction), or `Err(e)` for the body's error (turned into `E`
-///   by the caller's `map_err`): never the future's default value;
-/// - if the reader of the stream hangs up, the pump stops at once and drops the body; the
-///   outcome says how many bytes were delivered and hands back the ones that were not.
+///   by the caller's `map_err`), not the future's default value;
+/// - if the reader of the stream hangs up before it took every byte, the pump stops at
+///   once and drops the body, and the future gets its default value (the body was cut
+///   short; for wasi:http an error); the outcome says how many bytes were delivered and
+///   hands back every byte taken from the body that was not.
 ///
 /// # Examples
 ///
@@ -191,7 +193,9 @@ where
     B: Body,
     F: FnOnce(&B::Error) -> E,
 {
-    /// How the body ended, once it did: the value for the future and the outcome.
+    /// How the body ended, once it did: the value for the future and the outcome. Fails
+    /// if the reader hung up, with what it did not take and the rest of the data frame
+    /// being copied (taken from the body, never accepted by the sink).
     #[allow(clippy::type_complexity)]
     fn poll_contents(
         self: Pin<&mut Self>,
@@ -202,7 +206,7 @@ where
                 Result<Option<T>, E>,
                 Result<(), SendBodyError<B::Error, T, E>>,
             ),
-            SinkError<u8>,
+            (SinkError<u8>, Vec<u8>),
         >,
     > {
         let mut this = self.project();
@@ -211,7 +215,14 @@ where
         };
         loop {
             if let Some(data) = partial {
-                let room = ready!(sink.poll_room(cx))?;
+                let room = match ready!(sink.poll_room(cx)) {
+                    Ok(room) => room,
+                    Err(hung_up) => {
+                        let rest = data.copy_to_bytes(data.remaining()).to_vec();
+                        *partial = None;
+                        return Poll::Ready(Err((hung_up, rest)));
+                    }
+                };
                 let mut left = room;
                 while left > 0 && data.has_remaining() {
                     let chunk = data.chunk();
@@ -263,7 +274,9 @@ where
                 }
                 Poll::Pending => {
                     // Nothing ready: what the sink holds goes out now.
-                    ready!(Pin::new(&mut *sink).poll_flush(cx))?;
+                    if let Err(hung_up) = ready!(Pin::new(&mut *sink).poll_flush(cx)) {
+                        return Poll::Ready(Err((hung_up, Vec::new())));
+                    }
                     return Poll::Pending;
                 }
             }
@@ -296,13 +309,14 @@ where
                             value,
                             outcome,
                         },
-                        Err(hung_up) => {
-                            // The reader left: stop, drop the body, keep the end writer's
-                            // default (nobody is reading the body any more).
+                        Err((hung_up, rest)) => {
+                            // The reader left: stop, drop the body, and let the end
+                            // writer write its default: the body was cut short.
                             this.body.set(None);
                             drop((sink, end));
-                            let unsent = hung_up.into_unsent();
+                            let mut unsent = hung_up.into_unsent();
                             let written = *this.accepted - unsent.len() as u64;
+                            unsent.extend(rest);
                             return Poll::Ready(Err(SendBodyError::ContentsClosed {
                                 written,
                                 unsent,
@@ -324,17 +338,18 @@ where
                     };
                     let outcome = match (closed, outcome) {
                         (Ok(()), Ok(())) => Ok(*this.accepted),
+                        (Ok(()), Err(e)) => Err(e),
                         (Err(hung_up), _) => {
+                            // The reader left before it took everything: the body was cut
+                            // short, so the end writer writes its default, not `value`.
+                            drop((end, value));
                             let unsent = hung_up.into_unsent();
-                            Err(SendBodyError::ContentsClosed {
+                            return Poll::Ready(Err(SendBodyError::ContentsClosed {
                                 written: *this.accepted - unsent.len() as u64,
                                 unsent,
-                            })
+                            }));
                         }
-                        (Ok(()), Err(e)) => Err(e),
                     };
-                    // The end value goes out even if the contents' reader left: the
-                    // future's reader may still be there.
                     *this.stage = Stage::Ending {
                         send: Sender::new(end).send(value),
                         outcome,

@@ -14,7 +14,8 @@ pub const DEFAULT_BYTE_CAPACITY: usize = 64 * 1024;
 /// A component-model `stream<u8>` as [`AsyncRead`] and [`AsyncBufRead`].
 ///
 /// Created by [`ByteStreamReaderExt::into_async_read`](super::ByteStreamReaderExt::into_async_read).
-/// Reads in batches of up to [`DEFAULT_BYTE_CAPACITY`] bytes into one reused buffer.
+/// Reads in batches of up to [`DEFAULT_BYTE_CAPACITY`] bytes (the first reads ask for less
+/// and grow while the writer has more), one allocation per batch.
 /// `poll_read` copies out of that buffer; `poll_fill_buf` / `consume` lend it without a copy.
 /// `Ok(0)` means the writer dropped its end (a read that completes with zero bytes is not
 /// reported: the reader reads again). `Unpin` and `Send`.
@@ -87,39 +88,56 @@ impl ByteReader {
     }
 }
 
+impl ByteReader {
+    /// The unconsumed bytes of the current batch, reading a batch first if none are left;
+    /// empty at the end of the stream. Shared by the futures-io and tokio impls.
+    pub(crate) fn poll_bytes(&mut self, cx: &mut Context<'_>) -> Poll<&[u8]> {
+        core::task::ready!(self.buffer.poll_fill(cx));
+        Poll::Ready(self.buffer.items().as_slice())
+    }
+
+    /// Marks `amt` bytes of [`poll_bytes`](Self::poll_bytes) consumed.
+    pub(crate) fn consume_bytes(&mut self, amt: usize) {
+        if amt > 0 {
+            // Skips `amt` bytes (or all of them) without touching them.
+            self.buffer.items().nth(amt - 1);
+        }
+    }
+
+    /// Copies buffered bytes into `out`, reading a batch first if none are buffered.
+    pub(crate) fn poll_copy(&mut self, cx: &mut Context<'_>, out: &mut [u8]) -> Poll<usize> {
+        if out.is_empty() {
+            return Poll::Ready(0);
+        }
+        let available = core::task::ready!(self.poll_bytes(cx));
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume_bytes(n);
+        Poll::Ready(n)
+    }
+}
+
 impl AsyncRead for ByteReader {
     /// Copies buffered bytes into `out`, reading a batch first if none are buffered.
-    /// `Ready(Ok(0))` only at the end of the stream (or for an empty `out`).
+    /// `Ready(Ok(0))` only at the end of the stream (or for an empty `out`). Never fails.
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         out: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if out.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let available = core::task::ready!(self.as_mut().poll_fill_buf(cx))?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Poll::Ready(Ok(n))
+        self.get_mut().poll_copy(cx, out).map(Ok)
     }
 }
 
 impl AsyncBufRead for ByteReader {
     /// Lends the unconsumed bytes of the current batch, reading a batch first if none are
-    /// left; an empty slice means the end of the stream.
+    /// left; an empty slice means the end of the stream. Never fails.
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let buffer = &mut self.get_mut().buffer;
-        core::task::ready!(buffer.poll_fill(cx));
-        Poll::Ready(Ok(buffer.items().as_slice()))
+        self.get_mut().poll_bytes(cx).map(Ok)
     }
 
-    fn consume(mut self: Pin<&mut Self>, amt: usize) {
-        if amt > 0 {
-            // Skips `amt` bytes (or all of them) without touching them.
-            self.buffer.items().nth(amt - 1);
-        }
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        self.get_mut().consume_bytes(amt);
     }
 }
 

@@ -80,14 +80,16 @@ impl ByteWriter {
     }
 }
 
+/// The error for a writer whose reader is gone: `BrokenPipe`, carrying the bytes.
 fn io_error(e: SinkError<u8>) -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, e)
 }
 
-impl AsyncWrite for ByteWriter {
-    /// Buffers as many bytes of `buf` as fit, writing a full buffer first.
-    fn poll_write(
-        mut self: Pin<&mut Self>,
+impl ByteWriter {
+    /// Buffers as many bytes of `buf` as fit, writing a full buffer first. Shared by the
+    /// futures-io and tokio impls.
+    pub(crate) fn poll_write_bytes(
+        &mut self,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
@@ -100,12 +102,33 @@ impl AsyncWrite for ByteWriter {
         Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// Resolves once the reader took every byte written so far.
+    pub(crate) fn poll_flush_bytes(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.sink).poll_flush(cx).map_err(io_error)
     }
 
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// Flushes, then drops the writer: the reader sees the end of the stream.
+    pub(crate) fn poll_close_bytes(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.sink).poll_close(cx).map_err(io_error)
+    }
+}
+
+impl AsyncWrite for ByteWriter {
+    /// Buffers as many bytes of `buf` as fit, writing a full buffer first.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_write_bytes(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_flush_bytes(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_close_bytes(cx)
     }
 }
 

@@ -18,9 +18,9 @@ pub const DEFAULT_CAPACITY: usize = 4096;
 ///
 /// Created by [`StreamReaderExt::into_item_stream`](super::StreamReaderExt::into_item_stream).
 /// Reads in batches (of [`DEFAULT_CAPACITY`] items unless set with
-/// [`with_capacity`](Self::with_capacity)) and hands the items out one by one: the buffer is
-/// reused, so a steady stream allocates nothing per item (one small allocation per batch,
-/// for the read in flight). Ends (`None`) when the writer
+/// [`with_capacity`](Self::with_capacity); the first reads ask for less and grow while the
+/// writer has more) and hands the items out one by one: nothing is allocated per item, two
+/// allocations per batch (the batch and the read in flight). Ends (`None`) when the writer
 /// drops its end; [`FusedStream`], so it stays ended.
 ///
 /// `Unpin` and `Send`; `T: Send` is required because the reading task is boxed as

@@ -1,27 +1,33 @@
 //! `stream<T>`: the reader as a [`Stream`] ([`ItemStream`],
 //! [`ChunkStream`]) or, for bytes, [`AsyncRead`](futures_io::AsyncRead) ([`ByteReader`]); the
 //! writer as a [`Sink`](futures_sink::Sink) ([`StreamSink`]) or, for bytes,
-//! [`AsyncWrite`](futures_io::AsyncWrite) ([`ByteWriter`]); and a pump from any Rust stream.
+//! [`AsyncWrite`](futures_io::AsyncWrite) ([`ByteWriter`]); a pair of byte streams as one
+//! bidirectional [`Duplex`]; a pump from any Rust stream, and [`serve`]. With feature
+//! `tokio`, the byte adapters also implement tokio's `AsyncRead`, `AsyncBufRead` and
+//! `AsyncWrite`.
 //!
 //! Start from the extension traits [`StreamReaderExt`] and [`StreamWriterExt`], also in the
 //! [`prelude`](crate::prelude).
 //!
-//! The adapters move items in batches with reused buffers, so steady-state cost per item is
-//! a copy, not an allocation. Their reading and writing tasks are boxed as
-//! `dyn Future + Send`, hence `T: Send` (every type wit-bindgen generates for a WIT payload
-//! is `Send`).
+//! The adapters move items in batches, so the steady-state cost per item is a copy, not an
+//! allocation (a read allocates its batch and its boxed operation; the sinks reuse their
+//! buffers). Each read or write in flight is boxed as `dyn Future + Send`, hence `T: Send`
+//! (every type wit-bindgen generates for a WIT payload is `Send`).
 
 mod byte_reader;
 mod byte_writer;
 mod chunk_sink;
 mod chunk_stream;
 mod driver;
+mod duplex;
 mod forward;
 mod item_stream;
 pub(crate) mod read_buffer;
 pub(crate) mod read_driver;
 mod serve;
 mod stream_sink;
+#[cfg(feature = "tokio")]
+mod tokio_io;
 mod try_item_stream;
 mod write_driver;
 
@@ -29,6 +35,7 @@ pub use self::byte_reader::{ByteReader, DEFAULT_BYTE_CAPACITY};
 pub use self::byte_writer::{ByteWriter, DEFAULT_BYTE_SINK_CAPACITY};
 pub use self::chunk_sink::ChunkSink;
 pub use self::chunk_stream::ChunkStream;
+pub use self::duplex::Duplex;
 pub use self::forward::{Forward, forward};
 pub use self::item_stream::{DEFAULT_CAPACITY, ItemStream};
 pub use self::serve::{DEFAULT_SERVE_LIMIT, Order, Serve, Served, serve};
@@ -117,11 +124,28 @@ pub trait ByteStreamReaderExt: Sized {
     /// # }
     /// ```
     fn into_async_read(self) -> ByteReader;
+
+    /// This stream to read and `writer` to write, as one bidirectional byte stream (a
+    /// connection's receive and send streams): see [`Duplex`].
+    ///
+    /// ```no_run
+    /// use wit_futures::prelude::*;
+    /// # async fn example(receive: wit_bindgen::StreamReader<u8>, send: wit_bindgen::StreamWriter<u8>) {
+    /// let mut connection = receive.into_duplex(send);
+    /// let (mut reader, mut writer) = connection.split();
+    /// futures::io::copy(&mut reader, &mut writer).await.unwrap(); // echo
+    /// # }
+    /// ```
+    fn into_duplex(self, writer: StreamWriter<u8>) -> Duplex;
 }
 
 impl ByteStreamReaderExt for StreamReader<u8> {
     fn into_async_read(self) -> ByteReader {
         ByteReader::new(self)
+    }
+
+    fn into_duplex(self, writer: StreamWriter<u8>) -> Duplex {
+        Duplex::new(self, writer)
     }
 }
 

@@ -28,6 +28,9 @@ pub(crate) struct ReadBuffer<T: Send + 'static> {
     /// What the next read asks for: it starts small (a short stream costs a small buffer)
     /// and doubles after each read that filled its buffer, up to `capacity`.
     next_read: usize,
+    /// The end was handed out: `poll_fill` returned `Ready(false)`. (The writer can be known
+    /// gone before that, e.g. when `park` finds it so; `FusedStream` waits for the end.)
+    finished: bool,
 }
 
 /// The first read asks for about this many bytes' worth of items.
@@ -45,6 +48,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
             items: unread.into_iter(),
             capacity: 0,
             next_read: 0,
+            finished: false,
         };
         buffer.set_capacity(capacity);
         buffer
@@ -72,9 +76,9 @@ impl<T: Send + 'static> ReadBuffer<T> {
         self.driver.in_flight()
     }
 
-    /// True once every item was handed out and the writer is gone.
+    /// True once the end of the stream was handed out (`poll_fill` returned `Ready(false)`).
     pub(crate) fn ended(&self) -> bool {
-        self.items.len() == 0 && self.driver.writer_gone()
+        self.finished
     }
 
     /// True once the writer is gone (items may still be buffered).
@@ -100,6 +104,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
                 return Poll::Ready(true);
             }
             if self.driver.writer_gone() {
+                self.finished = true;
                 return Poll::Ready(false);
             }
             let mut next = None;

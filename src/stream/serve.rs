@@ -217,6 +217,7 @@ where
             sent: 0,
             failures: Vec::new(),
             aborted: Vec::new(),
+            returned: Vec::new(),
         };
         spawn(async move {
             let outcome = poll_fn(|cx| server.poll_serve(cx)).await;
@@ -268,6 +269,8 @@ struct Server<I: Send + 'static, O: Send + 'static, E, F> {
     sent: usize,
     failures: Vec<(usize, E)>,
     aborted: Vec<usize>,
+    /// Items of handlers whose task ended before it ran.
+    returned: Vec<I>,
 }
 
 impl<I, O, E, F, Fut> Server<I, O, E, F>
@@ -324,14 +327,22 @@ where
             // Room first, then a result: no result is ever held across a `Pending`.
             ready!(Pin::new(&mut self.output).poll_ready(cx))?;
             match self.running.poll_next(cx) {
-                Poll::Ready(Some((_, Ok(Ok(result))))) => {
+                Poll::Ready(Some((_, Ok(Ok(result)), _))) => {
                     // Counted before it is handed over: a refused result comes back in the
                     // sink's error, which `finish` subtracts from `sent`.
                     self.sent += 1;
                     Pin::new(&mut self.output).start_send(result)?;
                 }
-                Poll::Ready(Some((index, Ok(Err(e))))) => self.failures.push((index, e)),
-                Poll::Ready(Some((index, Err(_)))) => self.aborted.push(index),
+                Poll::Ready(Some((index, Ok(Err(e)), _))) => self.failures.push((index, e)),
+                // The task ended under the handler (its component-model task was torn
+                // down); if it never ran, the item is still there.
+                Poll::Ready(Some((index, Err(_), item))) => match item.take() {
+                    Some(item) => {
+                        self.received -= 1;
+                        self.returned.push(item);
+                    }
+                    None => self.aborted.push(index),
+                },
                 Poll::Ready(None) if self.input_done => {
                     return Pin::new(&mut self.output).poll_close(cx);
                 }
@@ -353,6 +364,7 @@ where
             received,
             mut failures,
             mut aborted,
+            returned,
             ..
         } = self;
         let cancelled = matches!(stop, Stop::Cancelled);
@@ -364,7 +376,7 @@ where
         };
         let written = sent - unsent.len();
         let mut received = received;
-        let mut unread = Vec::new();
+        let mut unread = returned;
         for Handler {
             index,
             mut task,
@@ -420,13 +432,13 @@ struct Handler<I, T> {
 impl<I, T> Unpin for Handler<I, T> {}
 
 impl<I, T> Future for Handler<I, T> {
-    type Output = (usize, Result<T, JoinError>);
+    type Output = (usize, Result<T, JoinError>, Rc<Cell<Option<I>>>);
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let index = self.index;
+        let (index, item) = (self.index, self.item.clone());
         Pin::new(&mut self.task)
             .poll(cx)
-            .map(|joined| (index, joined))
+            .map(|joined| (index, joined, item))
     }
 }
 
@@ -452,8 +464,13 @@ impl<I, T> Running<I, T> {
         }
     }
 
-    /// The next result in output order; `Ready(None)` when no handler is running.
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<T, JoinError>)>> {
+    /// The next result in output order, with its index and item cell; `Ready(None)` when no
+    /// handler is running.
+    #[allow(clippy::type_complexity)]
+    fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<(usize, Result<T, JoinError>, Rc<Cell<Option<I>>>)>> {
         match self {
             Running::Input(handlers) => {
                 let Some(oldest) = handlers.front_mut() else {

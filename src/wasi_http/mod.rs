@@ -32,7 +32,7 @@
 //! Bodies go through [`crate::http`]: [`Incoming`] is an [`IncomingBody`] over the
 //! request's (or response's) `stream<u8>` and trailers future; outgoing bodies are pumped
 //! by a [`BodyWriter`](crate::http::BodyWriter), which writes the body's trailers or error
-//! into the trailers future (never its default) and stops when the peer hangs up. The
+//! into the trailers future (not its default) and stops when the peer hangs up. The
 //! future that `Request::new` / `Response::new` return (whether the host transmitted the
 //! message) is awaited too and its value reported, not dropped.
 

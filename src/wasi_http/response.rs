@@ -120,7 +120,14 @@ where
     let (parts, body) = response.into_parts();
     let mut headers = parts.headers;
     remove_hop_by_hop(&mut headers);
-    add_content_length(&mut headers, &body);
+    // Responses that never carry a body never carry a length either (RFC 9110, 8.6).
+    let status = parts.status;
+    if !(status.is_informational()
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED)
+    {
+        add_content_length(&mut headers, &body);
+    }
     let (contents_writer, contents) = wit_stream::new();
     let (end_writer, end) = wit_future::new(|| {
         Err(ErrorCode::InternalError(Some(

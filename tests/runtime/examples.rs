@@ -72,6 +72,26 @@ async fn byte_copy_example() {
 }
 
 #[tokio::test]
+async fn framed_kv_example() {
+    let runs = examples::framed_kv().await;
+    assert_eq!(
+        runs[0].lines,
+        [
+            "> SET color blue              < OK",
+            "> SET shape round and large   < OK",
+            "> GET color                   < VALUE blue",
+            "> GET size                    < NOT FOUND",
+            "> DEL color                   < DELETED",
+            "> GET color                   < NOT FOUND",
+            "> GET shape                   < VALUE round and large",
+            "> HELLO                       < ERR unknown request \"HELLO\"",
+            "> QUIT                        < (connection closed)",
+            "send stream shut down after 8 replies",
+        ]
+    );
+}
+
+#[tokio::test]
 async fn http_lines_example() {
     let _one_at_a_time = wit_futures_harness::exclusive().await;
     let runs = examples::http_lines().await;

@@ -12,4 +12,5 @@ mod peer_misbehaviour;
 mod stream_reader;
 mod stream_writer;
 mod task;
+mod tokio_io;
 mod torture;

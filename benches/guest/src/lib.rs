@@ -47,6 +47,35 @@ async fn measure<R>(f: impl AsyncFnOnce() -> R) -> (u64, u64, R) {
 
 struct Component;
 
+/// A tokio `AsyncWrite` that sums the bytes written to it: the destination of the
+/// `tokio::io::copy` benchmark, doing what the raw loop does with each batch.
+struct SumWriter(u64);
+
+impl tokio::io::AsyncWrite for SumWriter {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.0 += buf.iter().map(|&b| u64::from(b)).sum::<u64>();
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 impl Guest for Component {
     async fn oneshot_recv(fs: Vec<FutureReader<u32>>, adapter: bool) -> (u64, u64) {
         let (nanos, _, sum) = measure(async || {
@@ -167,6 +196,26 @@ impl Guest for Component {
                     }
                     sum += sum_of(&buf[..n]);
                 }
+            }
+            "tokio-read" => {
+                let mut reader = s.into_async_read();
+                let mut buf = vec![0u8; CAP];
+                let mut sum = 0u64;
+                loop {
+                    let n = tokio::io::AsyncReadExt::read(&mut reader, &mut buf)
+                        .await
+                        .unwrap();
+                    if n == 0 {
+                        break sum;
+                    }
+                    sum += sum_of(&buf[..n]);
+                }
+            }
+            "tokio-copy" => {
+                let mut reader = s.into_async_read();
+                let mut summer = SumWriter(0);
+                tokio::io::copy(&mut reader, &mut summer).await.unwrap();
+                summer.0
             }
             "async-buf-read" => {
                 let mut reader = s.into_async_read();

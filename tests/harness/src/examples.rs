@@ -277,3 +277,56 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+/// examples/framed-kv: a client's requests arrive a few bytes at a time, in odd chunks; the
+/// replies are read as they come. Lines: the requests and their replies, then whether the
+/// component shut its send stream down.
+pub async fn framed_kv() -> Vec<Run> {
+    let mut g = Guest::new("example-framed-kv").await;
+    let connect = g.func::<(StreamReader<u8>,), (StreamReader<u8>,)>("connect");
+    let requests = [
+        "SET color blue",
+        "SET shape round and large",
+        "GET color",
+        "GET size",
+        "DEL color",
+        "GET color",
+        "GET shape",
+        "HELLO",
+        "QUIT",
+    ];
+    let text: Vec<u8> = requests
+        .iter()
+        .flat_map(|r| format!("{r}\n").into_bytes())
+        .collect();
+    let start = Instant::now();
+    let replies = g
+        .run(async |a| {
+            let (receive, _) = stream(a, text.clone(), Delivery::chunks(&[3, 1, 7]).delay(ms(1)));
+            let (send,) = connect.call_concurrent(a, (receive,)).await.unwrap();
+            // Resolves once the component shut the stream down.
+            read_stream(a, send, Intake::default()).await
+        })
+        .await;
+    g.assert_nothing_open().await;
+    let replies = String::from_utf8_lossy(&replies).into_owned();
+    let mut lines: Vec<String> = requests
+        .iter()
+        .zip(replies.lines().map(Some).chain(std::iter::repeat(None)))
+        .map(|(request, reply)| {
+            format!(
+                "> {request:<27} < {}",
+                reply.unwrap_or("(connection closed)")
+            )
+        })
+        .collect();
+    lines.push(format!(
+        "send stream shut down after {} replies",
+        replies.lines().count()
+    ));
+    vec![Run {
+        scenario: format!("{} requests in 3/1/7-byte chunks", requests.len()),
+        lines,
+        elapsed: start.elapsed(),
+    }]
+}
