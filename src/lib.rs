@@ -42,6 +42,10 @@
 //! - `http`: the `http` module (adds the `http`, `http-body` and `bytes` crates).
 //! - `wasi-http`: the `wasi_http` module (adds `wasip3` 0.10, which is built on the same
 //!   wit-bindgen 0.63).
+//! - `tokio`: tokio's `AsyncRead`, `AsyncBufRead` and `AsyncWrite` for
+//!   [`ByteReader`](stream::ByteReader), [`ByteWriter`](stream::ByteWriter) and
+//!   [`Duplex`](stream::Duplex), so tokio-util's codecs and `tokio::io::copy` work on
+//!   component byte streams (adds `tokio` with no features: the traits only).
 //!
 //! Everything here runs inside a component (`wasm32-wasip2`) under a component-model async
 //! runtime; on a native target the wit-bindgen intrinsics panic when reached. Spawning
@@ -165,6 +169,20 @@ mod select_ready {
         chunk_sink::<stream::ChunkSink<Pinned>>();
         reader::<stream::ByteReader>();
         writer::<stream::ByteWriter>();
+        reader::<stream::Duplex>();
+        writer::<stream::Duplex>();
+    }
+
+    /// With feature `tokio`, the byte adapters speak tokio's I/O traits too.
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn byte_adapters_speak_tokio_io() {
+        fn reader<R: tokio::io::AsyncBufRead + Unpin + Send>() {}
+        fn writer<W: tokio::io::AsyncWrite + Unpin + Send>() {}
+        reader::<stream::ByteReader>();
+        writer::<stream::ByteWriter>();
+        reader::<stream::Duplex>();
+        writer::<stream::Duplex>();
     }
 
     /// The http bridge: the incoming body is `Unpin` and `Send`, the pump a fused `Unpin`
