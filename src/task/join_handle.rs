@@ -6,7 +6,8 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use futures_core::future::FusedFuture;
-use futures_util::future::{Abortable, Aborted};
+use futures_util::task::AtomicWaker;
+use pin_project_lite::pin_project;
 
 use crate::error::JoinError;
 
@@ -36,29 +37,60 @@ where
     F::Output: 'static,
 {
     let shared = Arc::new(Shared::default());
-    let guard = FinishGuard(shared.clone());
-    let (abort, registration) = futures_util::future::AbortHandle::new_pair();
-    let inner = wit_bindgen::spawn_local(async move {
-        let _guard = guard;
-        Abortable::new(future, registration).await
+    let inner = wit_bindgen::spawn_local(Abortable {
+        future,
+        shared: shared.clone(),
     });
     JoinHandle {
         inner: Some(inner),
-        handle: AbortHandle { abort, shared },
+        handle: AbortHandle { shared },
     }
 }
 
+/// Shared by a task and its handles: one allocation per task.
 #[derive(Default)]
 struct Shared {
+    /// The task's future completed or was dropped.
     finished: AtomicBool,
+    /// An abort was requested.
+    aborted: AtomicBool,
+    /// The task, to wake when an abort is requested.
+    waker: AtomicWaker,
 }
 
-/// Marks the task finished when its future completes or is dropped (aborted).
-struct FinishGuard(Arc<Shared>);
+/// The marker a task resolves to when it was aborted before it finished.
+struct Aborted;
 
-impl Drop for FinishGuard {
-    fn drop(&mut self) {
-        self.0.finished.store(true, Ordering::Release);
+pin_project! {
+    /// The spawned future: the task's future, unless an abort came first. Marks the task
+    /// finished when it is dropped (completed, aborted, or torn down).
+    struct Abortable<F> {
+        #[pin]
+        future: F,
+        shared: Arc<Shared>,
+    }
+
+    impl<F> PinnedDrop for Abortable<F> {
+        fn drop(this: Pin<&mut Self>) {
+            this.shared.finished.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl<F: Future> Future for Abortable<F> {
+    type Output = Result<F::Output, Aborted>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.shared.aborted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(Aborted));
+        }
+        this.shared.waker.register(cx.waker());
+        // An abort between the check and the registration would be missed otherwise.
+        if this.shared.aborted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(Aborted));
+        }
+        this.future.poll(cx).map(Ok)
     }
 }
 
@@ -103,7 +135,6 @@ pub struct JoinHandle<T> {
 /// ```
 #[derive(Clone)]
 pub struct AbortHandle {
-    abort: futures_util::future::AbortHandle,
     shared: Arc<Shared>,
 }
 
@@ -112,7 +143,8 @@ impl AbortHandle {
     /// being polled again. If it had finished already, this does nothing, and its
     /// `JoinHandle` still resolves to its output.
     pub fn abort(&self) {
-        self.abort.abort();
+        self.shared.aborted.store(true, Ordering::Release);
+        self.shared.waker.wake();
     }
 
     /// True once the task's future has completed or been dropped (after an abort).
