@@ -1,0 +1,20 @@
+//! `stream<T>` on the host: producers from Rust streams and readers, and the guest's streams
+//! as a Rust [`Stream`](futures_core::Stream) or into any sink or writer.
+
+mod from_async_read;
+mod from_stream;
+mod guest_stream;
+mod sink_pipe;
+mod write_pipe;
+
+pub use self::from_async_read::{FromAsyncRead, ReadDone, ReadOutcome, from_async_read};
+pub use self::from_stream::{FromStream, from_stream};
+pub use self::guest_stream::GuestStream;
+pub use self::sink_pipe::{SinkPipe, pipe_to_sink};
+pub use self::write_pipe::{WritePipe, pipe_to_write};
+
+/// Items one read of a host reader (not a guest) takes at most.
+pub const HOST_READ_BATCH: usize = 4096;
+
+/// Bytes one read of a host reader (not a guest) takes at most.
+pub const HOST_READ_BYTES: usize = 64 * 1024;

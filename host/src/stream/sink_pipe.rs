@@ -1,0 +1,218 @@
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_channel::oneshot;
+use futures_core::future::FusedFuture;
+use futures_sink::Sink;
+use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
+use wasmtime::{AsContextMut, StoreContextMut};
+
+/// Pipes the guest's stream `reader` into `sink`; the returned future resolves once the
+/// guest closed its stream and the sink was closed too: see [`SinkPipe`].
+///
+/// # Errors
+///
+/// Whatever wasmtime's `StreamReader::pipe` reports.
+///
+/// # Examples
+///
+/// ```no_run
+/// use wit_futures_wasmtime::stream::pipe_to_sink;
+/// # async fn example<D: Send + 'static>(accessor: &wasmtime::component::Accessor<D>, reader: wasmtime::component::StreamReader<String>) -> wasmtime::Result<()> {
+/// let (tx, mut rx) = futures::channel::mpsc::channel::<String>(16);
+/// let piped = accessor.with(|store| pipe_to_sink(store, reader, tx))?;
+/// // ... run the store's event loop; read `rx` ...
+/// let items = piped.await?;
+/// # Ok(())
+/// # }
+/// ```
+pub fn pipe_to_sink<T, Si, D>(
+    store: impl AsContextMut<Data = D>,
+    reader: StreamReader<T>,
+    sink: Si,
+) -> wasmtime::Result<SinkPipe<Si, T>>
+where
+    T: Lift + Send + Sync + 'static,
+    Si: Sink<T> + Unpin + Send + 'static,
+    Si::Error: Send + 'static,
+    D: 'static,
+{
+    let (tx, rx) = oneshot::channel();
+    reader.pipe(
+        store,
+        IntoSink {
+            sink: Some(sink),
+            sent: 0,
+            done: Some(tx),
+        },
+    )?;
+    Ok(SinkPipe {
+        state: PipeState::Piping(rx),
+        _items: PhantomData,
+    })
+}
+
+/// Future of [`pipe_to_sink`]: the number of items the sink took, or the sink's error.
+///
+/// Items are handed to the sink one by one, each after the sink's `poll_ready`, so the
+/// sink's backpressure holds the guest's writes; what the sink holds is flushed after each
+/// guest write. When the guest drops its writer, the sink is closed, then this resolves.
+/// An item given to the sink belongs to the sink (futures' `Sink` gives none back).
+///
+/// If the sink fails, the guest's next write sees the reader gone and this resolves to the
+/// error. Dropping the future hangs up as well. Fused; `Unpin`.
+#[must_use = "futures do nothing unless polled; dropping a SinkPipe hangs up on the guest"]
+pub struct SinkPipe<Si: Sink<T>, T> {
+    state: PipeState<Si, Si::Error>,
+    _items: PhantomData<fn(T)>,
+}
+
+enum PipeState<Si, E> {
+    /// The guest is writing; the consumer sends the sink back when it is done, or the
+    /// sink's error.
+    Piping(oneshot::Receiver<Result<(Si, u64), E>>),
+    /// The guest closed its stream: closing the sink.
+    Closing(Si, u64),
+    Done,
+}
+
+impl<Si, T> Future for SinkPipe<Si, T>
+where
+    Si: Sink<T> + Unpin,
+{
+    type Output = Result<u64, Si::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match &mut self.state {
+                PipeState::Piping(rx) => match core::task::ready!(Pin::new(rx).poll(cx)) {
+                    Ok(Ok((sink, sent))) => self.state = PipeState::Closing(sink, sent),
+                    Ok(Err(e)) => {
+                        self.state = PipeState::Done;
+                        return Poll::Ready(Err(e));
+                    }
+                    // The consumer went away without reporting: the store was dropped.
+                    Err(_) => {
+                        self.state = PipeState::Done;
+                        return Poll::Ready(Ok(0));
+                    }
+                },
+                PipeState::Closing(sink, sent) => {
+                    let closed = core::task::ready!(Pin::new(sink).poll_close(cx));
+                    let sent = *sent;
+                    self.state = PipeState::Done;
+                    return Poll::Ready(closed.map(|()| sent));
+                }
+                PipeState::Done => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<Si, T> FusedFuture for SinkPipe<Si, T>
+where
+    Si: Sink<T> + Unpin,
+{
+    fn is_terminated(&self) -> bool {
+        matches!(self.state, PipeState::Done)
+    }
+}
+
+impl<Si: Sink<T>, T> Unpin for SinkPipe<Si, T> {}
+
+impl<Si: Sink<T>, T> fmt::Debug for SinkPipe<Si, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            PipeState::Piping(_) => "piping",
+            PipeState::Closing(..) => "closing",
+            PipeState::Done => "done",
+        };
+        f.debug_struct("SinkPipe").field("state", &state).finish()
+    }
+}
+
+/// The consumer in the store: hands each item to the sink once it has room.
+struct IntoSink<Si: Sink<T>, T> {
+    /// `None` once it failed.
+    sink: Option<Si>,
+    sent: u64,
+    done: Option<oneshot::Sender<Result<(Si, u64), Si::Error>>>,
+}
+
+impl<Si: Sink<T>, T> IntoSink<Si, T> {
+    fn fail(&mut self, error: Si::Error) -> Poll<wasmtime::Result<StreamResult>> {
+        self.sink = None;
+        if let Some(done) = self.done.take() {
+            let _ = done.send(Err(error));
+        }
+        Poll::Ready(Ok(StreamResult::Dropped))
+    }
+}
+
+impl<Si: Sink<T>, T> Drop for IntoSink<Si, T> {
+    fn drop(&mut self) {
+        // The guest closed its stream (or the store went away): the pipe closes the sink.
+        if let (Some(sink), Some(done)) = (self.sink.take(), self.done.take()) {
+            let _ = done.send(Ok((sink, self.sent)));
+        }
+    }
+}
+
+impl<D, T, Si> StreamConsumer<D> for IntoSink<Si, T>
+where
+    T: Lift + Send + Sync + 'static,
+    Si: Sink<T> + Unpin + Send + 'static,
+    Si::Error: Send + 'static,
+{
+    type Item = T;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut store: StoreContextMut<D>,
+        mut source: Source<'_, T>,
+        finish: bool,
+    ) -> Poll<wasmtime::Result<StreamResult>> {
+        let me = self.get_mut();
+        if me.done.as_ref().is_none_or(oneshot::Sender::is_canceled) {
+            // The SinkPipe was dropped: hang up.
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        }
+        let Some(sink) = me.sink.as_mut() else {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        };
+        let mut taken = 0;
+        while source.remaining(&mut store) > 0 {
+            // Room first: nothing is taken from the guest that the sink has no room for.
+            match Pin::new(&mut *sink).poll_ready(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => return me.fail(e),
+                Poll::Pending => break,
+            }
+            let mut item = None;
+            source.read(&mut store, &mut item)?;
+            let Some(item) = item else { break };
+            if let Err(e) = Pin::new(&mut *sink).start_send(item) {
+                return me.fail(e);
+            }
+            taken += 1;
+            me.sent += 1;
+        }
+        if taken == 0 && source.remaining(&mut store) > 0 {
+            return if finish {
+                Poll::Ready(Ok(StreamResult::Cancelled))
+            } else {
+                Poll::Pending
+            };
+        }
+        // Start sending what the sink holds; a flush that waits goes on at the next write
+        // or when the sink is closed.
+        if let Poll::Ready(Err(e)) = Pin::new(sink).poll_flush(cx) {
+            return me.fail(e);
+        }
+        Poll::Ready(Ok(StreamResult::Completed))
+    }
+}

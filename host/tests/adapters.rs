@@ -1,0 +1,626 @@
+//! The host adapters against a real guest component (`guest-host-peer`, raw wit-bindgen
+//! on the guest side) in wasmtime 48: every item accounted for exactly once, each end
+//! dropped mid-stream by either side, backpressure, byte streams of 100 MiB.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{FutureExt, SinkExt, StreamExt};
+use wit_futures_harness::{FutureReader, Guest, StreamReader};
+use wit_futures_wasmtime::future::{GuestFuture, from_future};
+use wit_futures_wasmtime::stream::{
+    GuestStream, ReadOutcome, from_async_read, from_stream, pipe_to_sink, pipe_to_write,
+};
+
+const GUEST: &str = "guest-host-peer";
+const ALL: u32 = u32::MAX;
+
+fn pattern(i: u64) -> u8 {
+    (i.wrapping_mul(31) ^ (i >> 11)) as u8
+}
+
+fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Sets a flag when dropped: shows that a source was dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Runs `read-strings` on a host stream of `items` made with `from_stream`; returns what
+/// the guest read, how many items the Rust stream yielded, and whether it was dropped.
+async fn strings_to_guest(
+    g: &mut Guest,
+    items: Vec<String>,
+    per_read: u32,
+    pause: u32,
+    stop_after: u32,
+) -> (Vec<String>, u64, bool) {
+    let read = g.func::<(StreamReader<String>, u32, u32, u32), (Vec<String>,)>("read-strings");
+    let pulled = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicBool::new(false));
+    let (got,) = g
+        .run(async |a| {
+            let counter = pulled.clone();
+            let flag = DropFlag(dropped.clone());
+            let source = futures::stream::iter(items).inspect(move |_| {
+                let _ = &flag;
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+            let s = a.with(|store| from_stream(store, source)).unwrap();
+            read.call_concurrent(a, (s, per_read, pause, stop_after))
+                .await
+                .unwrap()
+        })
+        .await;
+    g.assert_nothing_open().await;
+    (
+        got,
+        pulled.load(Ordering::SeqCst),
+        dropped.load(Ordering::SeqCst),
+    )
+}
+
+#[tokio::test]
+async fn from_stream_delivers_every_item_in_batches_of_the_guests_reads() {
+    let mut g = Guest::new(GUEST).await;
+    for n in [0, 1, 1000] {
+        let items: Vec<String> = (0..n)
+            .map(|i| format!("{i}:{}", "x".repeat(i % 50)))
+            .collect();
+        for per_read in [1, 7, 4096] {
+            let (got, pulled, dropped) =
+                strings_to_guest(&mut g, items.clone(), per_read, 0, ALL).await;
+            assert_eq!(got, items, "{n} items, reads of {per_read}");
+            assert_eq!(pulled, n as u64);
+            assert!(dropped);
+        }
+    }
+}
+
+/// The guest drops its reader after some items: the Rust stream is dropped, and it gave
+/// up exactly the items the guest read (nothing read ahead, nothing lost).
+#[tokio::test]
+async fn from_stream_drops_its_source_when_the_guest_hangs_up() {
+    let mut g = Guest::new(GUEST).await;
+    let items: Vec<String> = (0..500).map(|i| format!("item {i}")).collect();
+    for (per_read, stop) in [(1, 0), (1, 1), (3, 100), (64, 333)] {
+        let (got, pulled, dropped) =
+            strings_to_guest(&mut g, items.clone(), per_read, 1, stop).await;
+        assert_eq!(
+            got,
+            items[..stop as usize],
+            "reads of {per_read}, stop at {stop}"
+        );
+        assert_eq!(pulled, stop as u64, "items pulled from the Rust stream");
+        assert!(dropped, "the Rust stream was not dropped");
+    }
+}
+
+/// Heap payloads (`list<u8>`) through `from_stream`, with a Rust stream that is only
+/// sometimes ready.
+#[tokio::test]
+async fn from_stream_carries_heap_payloads_from_a_stream_that_waits() {
+    let mut g = Guest::new(GUEST).await;
+    let read = g.func::<(StreamReader<Vec<u8>>, u32, u32, u32), (Vec<Vec<u8>>,)>("read-lists");
+    let lists: Vec<Vec<u8>> = (0..300u32)
+        .map(|i| vec![i as u8; (i * 13 % 1000) as usize])
+        .collect();
+    let expected = lists.clone();
+    let (got,) = g
+        .run(async |a| {
+            let source = futures::stream::iter(lists).then(|list| async move {
+                if list.len() % 3 == 0 {
+                    tokio::time::sleep(Duration::from_micros(100)).await;
+                }
+                list
+            });
+            let s = a
+                .with(|store| from_stream(store, Box::pin(source)))
+                .unwrap();
+            read.call_concurrent(a, (s, 10, 0, ALL)).await.unwrap()
+        })
+        .await;
+    assert_eq!(got, expected);
+    g.assert_nothing_open().await;
+}
+
+/// Reads the bytes of `reader` in the guest through `from_async_read`: (bytes the guest
+/// read, their hash, how the transfer ended).
+async fn bytes_to_guest<R>(
+    g: &mut Guest,
+    reader: R,
+    per_read: u32,
+    pause: u32,
+    stop_after: u64,
+) -> (u64, u64, ReadOutcome)
+where
+    R: futures::io::AsyncRead + Unpin + Send + 'static,
+{
+    let read = g.func::<(StreamReader<u8>, u32, u32, u64), ((u64, u64),)>("read-bytes");
+    let ((count, hash), outcome) = g
+        .run(async |a| {
+            let (s, done) = a.with(|store| from_async_read(store, reader)).unwrap();
+            let (got,) = read
+                .call_concurrent(a, (s, per_read, pause, stop_after))
+                .await
+                .unwrap();
+            (got, done.await)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    (count, hash, outcome)
+}
+
+/// A reader of `len` pattern bytes that counts what was read from it, and can fail after
+/// `fail_after` bytes.
+struct PatternReader {
+    at: u64,
+    len: u64,
+    fail_after: Option<u64>,
+    pulled: Arc<AtomicU64>,
+}
+
+impl futures::io::AsyncRead for PatternReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.fail_after == Some(self.at) {
+            return Poll::Ready(Err(std::io::Error::other("disk on fire")));
+        }
+        let mut end = self.len.min(self.at + buf.len() as u64);
+        if let Some(fail) = self.fail_after {
+            end = end.min(fail);
+        }
+        let n = (end - self.at) as usize;
+        for (i, b) in buf[..n].iter_mut().enumerate() {
+            *b = pattern(self.at + i as u64);
+        }
+        self.at = end;
+        self.pulled.fetch_add(n as u64, Ordering::SeqCst);
+        Poll::Ready(Ok(n))
+    }
+}
+
+fn pattern_reader(len: u64) -> (PatternReader, Arc<AtomicU64>) {
+    let pulled = Arc::new(AtomicU64::new(0));
+    let reader = PatternReader {
+        at: 0,
+        len,
+        fail_after: None,
+        pulled: pulled.clone(),
+    };
+    (reader, pulled)
+}
+
+fn pattern_hash(len: u64) -> u64 {
+    let bytes: Vec<u8> = (0..len).map(pattern).collect();
+    fnv1a(FNV_START, &bytes)
+}
+
+/// 100 MiB read straight into the guest's buffers, byte for byte; empty and one byte too.
+#[tokio::test]
+async fn from_async_read_moves_100_mib_byte_exact() {
+    let mut g = Guest::new(GUEST).await;
+    for len in [0, 1, 100 << 20] {
+        let (reader, _) = pattern_reader(len);
+        let (count, hash, outcome) = bytes_to_guest(&mut g, reader, 65536, 0, u64::MAX).await;
+        assert_eq!((count, hash), (len, pattern_hash(len)), "{len} bytes");
+        assert!(
+            matches!(outcome, ReadOutcome::Finished(n) if n == len),
+            "{outcome:?}"
+        );
+    }
+}
+
+/// A slow guest reads 1,000 bytes at a time and stops after 50,000: the reader gave up
+/// exactly those bytes (the guest's reads are the backpressure: nothing read ahead), and
+/// the outcome says the guest left.
+#[tokio::test]
+async fn from_async_read_reads_only_what_the_guest_asks_for() {
+    let mut g = Guest::new(GUEST).await;
+    let (reader, pulled) = pattern_reader(10 << 20);
+    let (count, hash, outcome) = bytes_to_guest(&mut g, reader, 1000, 2, 50_000).await;
+    assert_eq!((count, hash), (50_000, pattern_hash(50_000)));
+    assert_eq!(
+        pulled.load(Ordering::SeqCst),
+        50_000,
+        "bytes read from the reader"
+    );
+    assert!(
+        matches!(outcome, ReadOutcome::GuestLeft(50_000)),
+        "{outcome:?}"
+    );
+}
+
+/// An I/O error ends the guest's stream (no trap) and comes back in the outcome.
+#[tokio::test]
+async fn from_async_read_reports_an_io_error_without_trapping() {
+    let mut g = Guest::new(GUEST).await;
+    let (mut reader, _) = pattern_reader(1 << 20);
+    reader.fail_after = Some(70_000);
+    let (count, hash, outcome) = bytes_to_guest(&mut g, reader, 4096, 0, u64::MAX).await;
+    assert_eq!((count, hash), (70_000, pattern_hash(70_000)));
+    match outcome {
+        ReadOutcome::Failed(e, 70_000) => assert_eq!(e.to_string(), "disk on fire"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A Rust future's output as the guest's `future<string>`; when the guest never reads it,
+/// dropping the reader drops the future.
+#[tokio::test]
+async fn from_future_gives_the_guest_the_futures_output() {
+    let mut g = Guest::new(GUEST).await;
+    let wait = g.func::<(FutureReader<String>,), (String,)>("await-string");
+    let (value,) = g
+        .run(async |a| {
+            let (tx, rx) = futures::channel::oneshot::channel::<String>();
+            let f = a
+                .with(|store| from_future(store, rx.map(|r| r.unwrap_or_else(|_| "gone".into()))))
+                .unwrap();
+            let call = wait.call_concurrent(a, (f,));
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            tx.send("forty-two".into()).unwrap();
+            call.await.unwrap()
+        })
+        .await;
+    assert_eq!(value, "forty-two");
+    let dropped = Arc::new(AtomicBool::new(false));
+    g.run(async |a| {
+        let flag = DropFlag(dropped.clone());
+        let never = async move {
+            let _flag = flag;
+            std::future::pending::<String>().await
+        };
+        let mut f = a.with(|store| from_future(store, never)).unwrap();
+        // Nobody will read it: closing the reader drops the producer.
+        a.with(|mut store| f.close(&mut store)).unwrap();
+    })
+    .await;
+    g.assert_nothing_open().await;
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+/// Runs `write-strings` and reads it through a `GuestStream` with `read`; returns what the
+/// host got and how many items the guest says the reader took.
+async fn strings_from_guest<F>(g: &mut Guest, n: u32, per_write: u32, read: F) -> (Vec<String>, u32)
+where
+    F: AsyncFnOnce(GuestStream<String>) -> Vec<String>,
+{
+    let write =
+        g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
+    let (got, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (n, per_write, 1)).await.unwrap();
+            let items = a.with(|store| GuestStream::new(store, s)).unwrap();
+            let got = read(items).await;
+            let taken = a.with(|store| GuestFuture::new(store, taken)).unwrap();
+            (got, taken.await.unwrap())
+        })
+        .await;
+    g.assert_nothing_open().await;
+    (got, taken)
+}
+
+#[tokio::test]
+async fn guest_stream_yields_every_item_the_guest_writes() {
+    let mut g = Guest::new(GUEST).await;
+    for (n, per_write) in [(0, 1), (1, 1), (1000, 1), (1000, 7), (5000, 4096)] {
+        let (got, taken) =
+            strings_from_guest(&mut g, n, per_write, async |items| items.collect().await).await;
+        let expected: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+        assert_eq!(got, expected, "{n} items in writes of {per_write}");
+        assert_eq!(taken, n);
+    }
+}
+
+/// The host stops reading and takes back what it holds: the guest's next write sees the
+/// reader gone, and every item the guest says was taken was either read or given back.
+#[tokio::test]
+async fn guest_stream_gives_back_what_it_took_when_the_host_hangs_up() {
+    let mut g = Guest::new(GUEST).await;
+    for (per_write, keep) in [(1, 0), (1, 5), (10, 25), (100, 250)] {
+        let mut held = Vec::new();
+        let (read, taken) = strings_from_guest(&mut g, 10_000, per_write, async |mut items| {
+            let mut read = Vec::new();
+            while read.len() < keep {
+                read.push(items.next().await.unwrap());
+            }
+            held = items.into_remaining();
+            read
+        })
+        .await;
+        let mut all = read.clone();
+        all.extend(held.iter().cloned());
+        let expected: Vec<String> = (0..taken).map(|i| format!("item {i}")).collect();
+        assert_eq!(all, expected, "writes of {per_write}, kept {keep}");
+        assert!(taken < 10_000, "the guest wrote on after the hang-up");
+        // At most the batch being read and the one waiting in the slot were taken ahead.
+        assert!(held.len() <= 2 * per_write as usize, "{} held", held.len());
+    }
+}
+
+/// "Cancelling" the host's side mid-transfer: the host's read is dropped by a timeout and
+/// the stream taken apart; every item is accounted for.
+#[tokio::test]
+async fn guest_stream_read_cancelled_by_a_timeout_loses_nothing() {
+    let mut g = Guest::new(GUEST).await;
+    let mut held = Vec::new();
+    let (read, taken) = strings_from_guest(&mut g, 1_000_000, 3, async |mut items| {
+        let mut read = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_millis(20), async {
+            while let Some(item) = items.next().await {
+                read.push(item);
+            }
+        })
+        .await;
+        held = items.into_remaining();
+        read
+    })
+    .await;
+    let mut all = read.clone();
+    all.extend(held);
+    assert_eq!(
+        all,
+        (0..taken).map(|i| format!("item {i}")).collect::<Vec<_>>()
+    );
+    assert!(
+        !read.is_empty() && taken < 1_000_000,
+        "{} read, {taken} taken",
+        read.len()
+    );
+}
+
+/// A guest's lists into a bounded channel (a `Sink`) drained slowly: the channel's
+/// backpressure holds the guest, every list arrives, and the pipe reports the count.
+#[tokio::test]
+async fn pipe_to_sink_delivers_every_item_with_the_sinks_backpressure() {
+    let mut g = Guest::new(GUEST).await;
+    let write =
+        g.func::<(u32, u32, u32), ((StreamReader<Vec<u8>>, FutureReader<u32>),)>("write-lists");
+    let (got, sent, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (2000, 50, 0)).await.unwrap();
+            let (tx, mut rx) = futures::channel::mpsc::channel(4);
+            let piped = a.with(|store| pipe_to_sink(store, s, tx)).unwrap();
+            let reading = async {
+                let mut got = Vec::new();
+                while let Some(list) = rx.next().await {
+                    got.push(list);
+                    if got.len() % 100 == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                got
+            };
+            let (got, sent) = futures::join!(reading, piped);
+            let taken = a
+                .with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap();
+            (got, sent.unwrap(), taken)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    let expected: Vec<Vec<u8>> = (0..2000u32)
+        .map(|i| vec![i as u8; (i % 300) as usize])
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!((sent, taken), (2000, 2000));
+}
+
+/// The sink fails (its receiver is dropped): the pipe resolves to the error, and the
+/// guest's next write sees the reader gone; nothing traps.
+#[tokio::test]
+async fn pipe_to_sink_failing_hangs_up_on_the_guest() {
+    let mut g = Guest::new(GUEST).await;
+    let write =
+        g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
+    let (got, outcome, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (100_000, 10, 1)).await.unwrap();
+            let (tx, mut rx) = futures::channel::mpsc::channel(0);
+            let piped = a.with(|store| pipe_to_sink(store, s, tx)).unwrap();
+            let reading = async {
+                let mut got = Vec::new();
+                while got.len() < 55 {
+                    got.push(rx.next().await.unwrap());
+                }
+                drop(rx);
+                got
+            };
+            let (got, outcome) = futures::join!(reading, piped);
+            let taken = a
+                .with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap();
+            (got, outcome, taken)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    assert_eq!(
+        got,
+        (0..55).map(|i| format!("item {i}")).collect::<Vec<_>>()
+    );
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert!(taken < 100_000, "the guest wrote on: {taken}");
+}
+
+/// A hashing `AsyncWrite` that can fail after some bytes.
+#[derive(Debug)]
+struct HashWriter {
+    hash: u64,
+    written: u64,
+    fail_after: Option<u64>,
+    closed: bool,
+}
+
+impl futures::io::AsyncWrite for HashWriter {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if let Some(fail) = self.fail_after
+            && self.written >= fail
+        {
+            return Poll::Ready(Err(std::io::Error::other("out of space")));
+        }
+        // Takes at most 10,000 bytes at a time: short writes are the writer's right.
+        let n = buf.len().min(10_000);
+        self.hash = fnv1a(self.hash, &buf[..n]);
+        self.written += n as u64;
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.closed = true;
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// 100 MiB written straight from the guest's buffers into an `AsyncWrite`, byte for byte,
+/// with short writes; then the writer is closed.
+#[tokio::test]
+async fn pipe_to_write_moves_100_mib_byte_exact_and_closes_the_writer() {
+    let mut g = Guest::new(GUEST).await;
+    let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
+    let len = 100u64 << 20;
+    let (piped, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (len, 65536, 0)).await.unwrap();
+            let writer = HashWriter {
+                hash: FNV_START,
+                written: 0,
+                fail_after: None,
+                closed: false,
+            };
+            let piped = a
+                .with(|store| pipe_to_write(store, s, writer))
+                .unwrap()
+                .await;
+            let taken = a
+                .with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap();
+            (piped, taken)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    let (writer, written) = piped.unwrap();
+    assert_eq!((written, taken), (len, len));
+    assert_eq!(writer.hash, pattern_hash(len));
+    assert!(writer.closed);
+}
+
+/// The writer fails: the pipe resolves to the error, the guest sees the reader gone after
+/// exactly the bytes the writer took.
+#[tokio::test]
+async fn pipe_to_write_failing_hangs_up_after_what_the_writer_took() {
+    let mut g = Guest::new(GUEST).await;
+    let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
+    let (piped, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (1 << 20, 4096, 0)).await.unwrap();
+            let writer = HashWriter {
+                hash: FNV_START,
+                written: 0,
+                fail_after: Some(200_000),
+                closed: false,
+            };
+            let piped = a
+                .with(|store| pipe_to_write(store, s, writer))
+                .unwrap()
+                .await;
+            let taken = a
+                .with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap();
+            (piped, taken)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    assert_eq!(piped.unwrap_err().to_string(), "out of space");
+    // The writer took whole guest writes of 4,096 bytes until it failed.
+    assert!((200_000..200_000 + 4096).contains(&taken), "{taken}");
+}
+
+/// A guest future's value, and its default when the guest drops the writer unwritten.
+#[tokio::test]
+async fn guest_future_resolves_to_the_guests_value_or_its_default() {
+    let mut g = Guest::new(GUEST).await;
+    let make = g.func::<(String, u32, bool), (FutureReader<String>,)>("make-string");
+    for (write, expected) in [(true, "hello"), (false, "default")] {
+        let value = g
+            .run(async |a| {
+                let (f,) = make
+                    .call_concurrent(a, ("hello".into(), 3, write))
+                    .await
+                    .unwrap();
+                a.with(|store| GuestFuture::new(store, f)).unwrap().await
+            })
+            .await;
+        assert_eq!(value.as_deref(), Ok(expected));
+    }
+    g.assert_nothing_open().await;
+}
+
+/// Items through the `Sink` of a channel the host reads with `SinkExt`: a smoke test that
+/// the pipe composes with futures' combinators.
+#[tokio::test]
+async fn pipe_to_sink_composes_with_sink_combinators() {
+    let mut g = Guest::new(GUEST).await;
+    let write =
+        g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
+    let got = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (100, 7, 0)).await.unwrap();
+            let (tx, rx) = futures::channel::mpsc::channel::<usize>(1);
+            let lengths = tx.with(|item: String| {
+                futures::future::ready(Ok::<_, futures::channel::mpsc::SendError>(item.len()))
+            });
+            let piped = a
+                .with(|store| pipe_to_sink(store, s, Box::pin(lengths)))
+                .unwrap();
+            let (got, sent) = futures::join!(rx.collect::<Vec<usize>>(), piped);
+            assert_eq!(sent.unwrap(), 100);
+            let taken = a
+                .with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap();
+            assert_eq!(taken, 100);
+            got
+        })
+        .await;
+    assert_eq!(
+        got,
+        (0..100)
+            .map(|i| format!("item {i}").len())
+            .collect::<Vec<_>>()
+    );
+    g.assert_nothing_open().await;
+}
