@@ -10,6 +10,7 @@
 //! | direction | from | to | |
 //! |---|---|---|---|
 //! | host to guest | any [`Stream`](futures_core::Stream) | a `stream<T>` for the guest | [`stream::from_stream`] |
+//! | | any [`Iterator`] (lazily, at the speed of a copy) | a `stream<T>` | [`stream::from_iter`] |
 //! | | any [`AsyncRead`](futures_io::AsyncRead) | a `stream<u8>`, read straight into the guest's buffer | [`stream::from_async_read`] |
 //! | | any `Future<Output = T>` (e.g. a mapped `oneshot::Receiver`) | a `future<T>` | [`future::from_future`] |
 //! | guest to host | a guest's `stream<T>` | a [`Stream`](futures_core::Stream) of `T` | [`stream::GuestStream`] |

@@ -12,7 +12,7 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 use wit_futures_wasmtime::future::{GuestFuture, from_future};
 use wit_futures_wasmtime::stream::{
-    GuestStream, ReadOutcome, from_async_read, from_stream, pipe_to_sink, pipe_to_write,
+    GuestStream, ReadOutcome, from_async_read, from_iter, from_stream, pipe_to_sink, pipe_to_write,
 };
 
 const GUEST: &str = "guest-host-peer";
@@ -39,10 +39,21 @@ impl Drop for DropFlag {
     }
 }
 
-/// Runs `read-strings` on a host stream of `items` made with `from_stream`; returns what
-/// the guest read, how many items the Rust stream yielded, and whether it was dropped.
+/// Which producer a test feeds the guest from.
+#[derive(Clone, Copy, Debug)]
+enum Producer {
+    /// `from_stream` over `stream::iter`.
+    Stream,
+    /// `from_iter`.
+    Iter,
+}
+
+/// Runs `read-strings` on a host stream of `items` made with `from_stream` or `from_iter`;
+/// returns what the guest read, how many items the source yielded, and whether it was
+/// dropped.
 async fn strings_to_guest(
     g: &mut Guest,
+    producer: Producer,
     items: Vec<String>,
     per_read: u32,
     pause: u32,
@@ -55,11 +66,16 @@ async fn strings_to_guest(
         .run(async |a| {
             let counter = pulled.clone();
             let flag = DropFlag(dropped.clone());
-            let source = futures::stream::iter(items).inspect(move |_| {
+            let source = items.into_iter().inspect(move |_| {
                 let _ = &flag;
                 counter.fetch_add(1, Ordering::SeqCst);
             });
-            let s = a.with(|store| from_stream(store, source)).unwrap();
+            let s = a
+                .with(|store| match producer {
+                    Producer::Stream => from_stream(store, futures::stream::iter(source)),
+                    Producer::Iter => from_iter(store, source),
+                })
+                .unwrap();
             read.call_concurrent(a, (s, per_read, pause, stop_after))
                 .await
                 .unwrap()
@@ -75,6 +91,15 @@ async fn strings_to_guest(
 
 #[tokio::test]
 async fn from_stream_delivers_every_item_in_batches_of_the_guests_reads() {
+    delivers_every_item_in_batches_of_the_guests_reads(Producer::Stream).await;
+}
+
+#[tokio::test]
+async fn from_iter_delivers_every_item_in_batches_of_the_guests_reads() {
+    delivers_every_item_in_batches_of_the_guests_reads(Producer::Iter).await;
+}
+
+async fn delivers_every_item_in_batches_of_the_guests_reads(producer: Producer) {
     let mut g = Guest::new(GUEST).await;
     for n in [0, 1, 1000] {
         let items: Vec<String> = (0..n)
@@ -82,8 +107,8 @@ async fn from_stream_delivers_every_item_in_batches_of_the_guests_reads() {
             .collect();
         for per_read in [1, 7, 4096] {
             let (got, pulled, dropped) =
-                strings_to_guest(&mut g, items.clone(), per_read, 0, ALL).await;
-            assert_eq!(got, items, "{n} items, reads of {per_read}");
+                strings_to_guest(&mut g, producer, items.clone(), per_read, 0, ALL).await;
+            assert_eq!(got, items, "{producer:?}: {n} items, reads of {per_read}");
             assert_eq!(pulled, n as u64);
             assert!(dropped);
         }
@@ -94,15 +119,24 @@ async fn from_stream_delivers_every_item_in_batches_of_the_guests_reads() {
 /// up exactly the items the guest read (nothing read ahead, nothing lost).
 #[tokio::test]
 async fn from_stream_drops_its_source_when_the_guest_hangs_up() {
+    drops_its_source_when_the_guest_hangs_up(Producer::Stream).await;
+}
+
+#[tokio::test]
+async fn from_iter_drops_its_source_when_the_guest_hangs_up() {
+    drops_its_source_when_the_guest_hangs_up(Producer::Iter).await;
+}
+
+async fn drops_its_source_when_the_guest_hangs_up(producer: Producer) {
     let mut g = Guest::new(GUEST).await;
     let items: Vec<String> = (0..500).map(|i| format!("item {i}")).collect();
     for (per_read, stop) in [(1, 0), (1, 1), (3, 100), (64, 333)] {
         let (got, pulled, dropped) =
-            strings_to_guest(&mut g, items.clone(), per_read, 1, stop).await;
+            strings_to_guest(&mut g, producer, items.clone(), per_read, 1, stop).await;
         assert_eq!(
             got,
             items[..stop as usize],
-            "reads of {per_read}, stop at {stop}"
+            "{producer:?}: reads of {per_read}, stop at {stop}"
         );
         assert_eq!(pulled, stop as u64, "items pulled from the Rust stream");
         assert!(dropped, "the Rust stream was not dropped");

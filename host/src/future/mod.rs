@@ -1,5 +1,5 @@
 //! `future<T>` on the host: a producer from any Rust future, and the guest's future as a
-//! Rust [`Future`](core::future::Future).
+//! Rust [`Future`].
 
 mod from_future;
 mod guest_future;

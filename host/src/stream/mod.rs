@@ -2,12 +2,14 @@
 //! as a Rust [`Stream`](futures_core::Stream) or into any sink or writer.
 
 mod from_async_read;
+mod from_iter;
 mod from_stream;
 mod guest_stream;
 mod sink_pipe;
 mod write_pipe;
 
 pub use self::from_async_read::{FromAsyncRead, ReadDone, ReadOutcome, from_async_read};
+pub use self::from_iter::{FromIter, from_iter};
 pub use self::from_stream::{FromStream, from_stream};
 pub use self::guest_stream::GuestStream;
 pub use self::sink_pipe::{SinkPipe, pipe_to_sink};

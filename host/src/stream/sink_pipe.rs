@@ -70,10 +70,14 @@ pub struct SinkPipe<Si: Sink<T>, T> {
     _items: PhantomData<fn(T)>,
 }
 
+/// What the consumer hands the [`SinkPipe`] when it is done: the sink and how many items it
+/// was given, or the sink's error.
+type Handoff<Si, E> = Result<(Si, u64), E>;
+
 enum PipeState<Si, E> {
     /// The guest is writing; the consumer sends the sink back when it is done, or the
     /// sink's error.
-    Piping(oneshot::Receiver<Result<(Si, u64), E>>),
+    Piping(oneshot::Receiver<Handoff<Si, E>>),
     /// The guest closed its stream: closing the sink.
     Closing(Si, u64),
     Done,
@@ -139,7 +143,7 @@ struct IntoSink<Si: Sink<T>, T> {
     /// `None` once it failed.
     sink: Option<Si>,
     sent: u64,
-    done: Option<oneshot::Sender<Result<(Si, u64), Si::Error>>>,
+    done: Option<oneshot::Sender<Handoff<Si, Si::Error>>>,
 }
 
 impl<Si: Sink<T>, T> IntoSink<Si, T> {

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::{
-    Accessor, Destination, FutureConsumer, FutureReader, Lift, Lower, Source, StreamConsumer,
-    StreamProducer, StreamReader, StreamResult, VecBuffer,
+    Accessor, Destination, FutureReader, Lift, Lower, Source, StreamConsumer, StreamProducer,
+    StreamReader, StreamResult, VecBuffer,
 };
+use wit_futures_wasmtime::future::{GuestFuture, from_future};
 
 use crate::Ctx;
 
@@ -50,8 +51,7 @@ pub fn future<T>(
 where
     T: Lower + Lift + Send + Sync + 'static,
 {
-    a.with(|mut s| FutureReader::new(&mut s, async move { Ok::<_, wasmtime::Error>(value.await) }))
-        .expect("FutureReader::new")
+    a.with(|s| from_future(s, value)).expect("from_future")
 }
 
 /// A `future<T>` for the guest whose value is ready at once.
@@ -93,38 +93,16 @@ pub async fn read_future<T>(a: &Accessor<Ctx>, reader: FutureReader<T>) -> T
 where
     T: Lift + Send + Sync + 'static,
 {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    a.with(|mut s| reader.pipe(&mut s, OneshotConsumer(Some(tx))))
-        .expect("pipe");
-    rx.await
-        .expect("the guest dropped its future writer without a value")
+    a.with(|s| GuestFuture::new(s, reader))
+        .expect("pipe")
+        .await
+        .expect("the store went away before the guest's value arrived")
 }
 
 /// Closes the host's end of the guest's `future<T>` without reading it: the guest's writer
 /// sees the reader gone.
 pub fn close_future<T>(a: &Accessor<Ctx>, mut reader: FutureReader<T>) {
     a.with(|mut s| reader.close(&mut s)).expect("close");
-}
-
-struct OneshotConsumer<T>(Option<tokio::sync::oneshot::Sender<T>>);
-
-impl<T: Lift + Send + Sync + 'static> FutureConsumer<Ctx> for OneshotConsumer<T> {
-    type Item = T;
-
-    fn poll_consume(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        store: StoreContextMut<Ctx>,
-        mut source: Source<'_, T>,
-        _finish: bool,
-    ) -> Poll<wasmtime::Result<()>> {
-        let mut item = None;
-        source.read(store, &mut item)?;
-        if let (Some(value), Some(tx)) = (item, self.get_mut().0.take()) {
-            let _ = tx.send(value);
-        }
-        Poll::Ready(Ok(()))
-    }
 }
 
 /// Sleeps for `ms` milliseconds (on the test's tokio runtime).

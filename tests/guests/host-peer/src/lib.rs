@@ -162,6 +162,20 @@ impl Guest for Component {
         (rx, count_rx)
     }
 
+    async fn count_bytes(mut s: StreamReader<u8>, per_read: u32) -> u64 {
+        let mut count = 0u64;
+        let mut buf = Vec::with_capacity(per_read as usize);
+        loop {
+            let (result, got) = s.read(buf).await;
+            count += got.len() as u64;
+            buf = got;
+            buf.clear();
+            if result == StreamResult::Dropped {
+                return count;
+            }
+        }
+    }
+
     async fn await_string(f: FutureReader<String>) -> String {
         f.await
     }
