@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::stream::FusedStream;
 use futures::{FutureExt, SinkExt, StreamExt};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 use wit_futures_wasmtime::future::{GuestFuture, from_future};
@@ -657,4 +658,121 @@ async fn pipe_to_sink_composes_with_sink_combinators() {
             .collect::<Vec<_>>()
     );
     g.assert_nothing_open().await;
+}
+
+/// After `close`, the stream yields what it took and ends, without waiting for a guest
+/// write that may never come (here the store's event loop is not even running).
+#[tokio::test]
+async fn guest_stream_ends_after_close_without_another_guest_write() {
+    let mut g = Guest::new(GUEST).await;
+    let write =
+        g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
+    let (mut items, first, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (1000, 10, 0)).await.unwrap();
+            let mut items = a.with(|store| GuestStream::new(store, s)).unwrap();
+            let first = items.next().await.unwrap();
+            (items, first, taken)
+        })
+        .await;
+    items.close();
+    let mut read = vec![first];
+    loop {
+        match items.next().now_or_never() {
+            Some(Some(item)) => read.push(item),
+            Some(None) => break,
+            None => panic!("next() waits for the guest after close"),
+        }
+    }
+    assert!(items.is_terminated());
+    drop(items);
+    let taken = g
+        .run(async |a| {
+            a.with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap()
+        })
+        .await;
+    g.assert_nothing_open().await;
+    let expected: Vec<String> = (0..taken).map(|i| format!("item {i}")).collect();
+    assert_eq!(read, expected);
+    assert!(taken < 1000, "the guest wrote on after the hang-up");
+}
+
+/// The host drops a `SinkPipe` while the guest's write waits for room in the sink: the
+/// guest's write ends with the reader gone, and the sink holds exactly what the guest
+/// counted as taken.
+#[tokio::test]
+async fn pipe_to_sink_dropped_while_the_sink_is_full_hangs_up_on_the_guest() {
+    let mut g = Guest::new(GUEST).await;
+    let write =
+        g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
+    let (got, taken) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (1000, 10, 0)).await.unwrap();
+            // Room for one item; the receiver stays alive and never reads.
+            let (tx, mut rx) = futures::channel::mpsc::channel(0);
+            let piped = a.with(|store| pipe_to_sink(store, s, tx)).unwrap();
+            let waited = tokio::time::timeout(Duration::from_millis(50), piped).await;
+            assert!(waited.is_err(), "the pipe ended with the sink full");
+            let taken = a
+                .with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            while let Ok(item) = rx.try_recv() {
+                got.push(item);
+            }
+            (got, taken)
+        })
+        .await;
+    g.assert_nothing_open().await;
+    let expected: Vec<String> = (0..taken).map(|i| format!("item {i}")).collect();
+    assert_eq!(got, expected);
+    assert_eq!(taken, 1, "the sink had room for one item");
+}
+
+/// A writer that never accepts a byte (and never wakes anyone).
+struct Stalled;
+
+impl futures::io::AsyncWrite for Stalled {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Poll::Pending
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Pending
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Pending
+    }
+}
+
+/// The host drops a `WritePipe` while the guest's write waits for a writer that takes
+/// nothing: the guest's write ends with the reader gone, having handed over nothing.
+#[tokio::test]
+async fn pipe_to_write_dropped_while_the_writer_stalls_hangs_up_on_the_guest() {
+    let mut g = Guest::new(GUEST).await;
+    let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
+    let taken = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (1 << 20, 4096, 0)).await.unwrap();
+            let piped = a.with(|store| pipe_to_write(store, s, Stalled)).unwrap();
+            let waited = tokio::time::timeout(Duration::from_millis(50), piped).await;
+            assert!(waited.is_err(), "the pipe ended with the writer stalled");
+            a.with(|store| GuestFuture::new(store, taken))
+                .unwrap()
+                .await
+                .unwrap()
+        })
+        .await;
+    g.assert_nothing_open().await;
+    assert_eq!(taken, 0);
 }

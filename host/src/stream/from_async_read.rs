@@ -54,8 +54,8 @@ where
 /// buffer (no copy in between), for at most as many bytes as the guest asked for, so the
 /// guest's reads are the backpressure. `Ok(0)` from `reader` ends the stream.
 ///
-/// An I/O error does not trap the guest: the stream ends, and the error goes to the
-/// [`ReadDone`] future, which also tells whether the guest read to the end or dropped its
+/// An I/O error (or a reader claiming more bytes than it had room for) does not trap the
+/// guest: the stream ends, and the error goes to the [`ReadDone`] future, which also tells whether the guest read to the end or dropped its
 /// reader first (wasmtime then drops this producer and `reader` with it).
 pub struct FromAsyncRead<R> {
     reader: R,
@@ -121,6 +121,15 @@ where
                     me.finish(ReadOutcome::Finished(total));
                     return Poll::Ready(Ok(StreamResult::Dropped));
                 }
+                Poll::Ready(Ok(n)) if n > direct.remaining().len() => {
+                    let total = me.total;
+                    let e = io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the reader claims to have read more than it was given room for",
+                    );
+                    me.finish(ReadOutcome::Failed(e, total));
+                    return Poll::Ready(Ok(StreamResult::Dropped));
+                }
                 Poll::Ready(Ok(n)) => {
                     direct.mark_written(n);
                     me.total += n as u64;
@@ -163,6 +172,11 @@ pub enum ReadOutcome {
 ///
 /// It resolves once the reader ended or failed, or once wasmtime dropped the producer (the
 /// guest dropped its reader, or the store was dropped).
+///
+/// # Cancel safety
+///
+/// Polling `&mut` it is cancel-safe: the outcome waits in it. Dropping it changes nothing
+/// in the transfer.
 #[must_use = "a ReadDone reports I/O errors; dropping it ignores them"]
 pub struct ReadDone {
     rx: oneshot::Receiver<ReadOutcome>,

@@ -16,10 +16,11 @@ use wasmtime::{AsContextMut, StoreContextMut};
 /// batches are on the host: the guest's writes wait while the Rust side does not read
 /// (backpressure). Ends when the guest drops its writer; [`FusedStream`], `Unpin`, `Send`.
 ///
-/// Dropping it (or [`close`](Self::close)) hangs up: the guest's next write sees the reader
-/// gone. Items already taken from the guest are never lost silently:
-/// [`into_remaining`](Self::into_remaining) closes and gives back every item taken and not
-/// yet handed out.
+/// Dropping it (or [`close`](Self::close)) hangs up: the guest's write in progress, or its
+/// next one, sees the reader gone. The items taken from the guest and not yet handed out
+/// (at most two batches) are the host's: dropping the stream drops them;
+/// [`into_remaining`](Self::into_remaining) hangs up and gives them back, and after `close`
+/// the stream yields them, then ends.
 ///
 /// Items flow only while the store's event loop runs.
 ///
@@ -103,7 +104,8 @@ where
 
 impl<T> GuestStream<T> {
     /// Hangs up: the guest's next write sees the reader gone. Items already taken from the
-    /// guest can still be read (or taken with [`into_remaining`](Self::into_remaining)).
+    /// guest can still be read, then the stream ends (or take them with
+    /// [`into_remaining`](Self::into_remaining)).
     pub fn close(&mut self) {
         let mut slot = lock(&self.shared);
         slot.closed = true;
@@ -126,6 +128,9 @@ impl<T> GuestStream<T> {
 impl<T> Drop for GuestStream<T> {
     fn drop(&mut self) {
         self.close();
+        // Free the waiting batch now rather than when the consumer goes.
+        let batch = lock(&self.shared).batch.take();
+        drop(batch);
     }
 }
 
@@ -152,7 +157,8 @@ impl<T> Stream for GuestStream<T> {
             // A guest write completes only with items, so the batch is not empty.
             return Poll::Ready(this.current.next());
         }
-        if slot.ended {
+        // Ended by the guest, or closed by us: no batch comes after either.
+        if slot.ended || slot.closed {
             drop(slot);
             this.ended = true;
             return Poll::Ready(None);

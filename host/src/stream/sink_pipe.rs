@@ -46,6 +46,7 @@ where
         IntoSink {
             sink: Some(sink),
             sent: 0,
+            flushing: false,
             done: Some(tx),
         },
     )?;
@@ -58,12 +59,22 @@ where
 /// Future of [`pipe_to_sink`]: the number of items the sink took, or the sink's error.
 ///
 /// Items are handed to the sink one by one, each after the sink's `poll_ready`, so the
-/// sink's backpressure holds the guest's writes; what the sink holds is flushed after each
-/// guest write. When the guest drops its writer, the sink is closed, then this resolves.
-/// An item given to the sink belongs to the sink (futures' `Sink` gives none back).
+/// sink's backpressure holds the guest's writes, and a guest write completes once the sink
+/// has flushed what it was given (a write the guest cancels completes at once; the flush
+/// then goes on at the next write or when the sink is closed). When the guest drops its
+/// writer, or the store goes away (wasmtime does not tell the two apart), the sink is closed,
+/// then this resolves. An item given to the sink belongs to the sink (futures' `Sink` gives
+/// none back).
 ///
 /// If the sink fails, the guest's next write sees the reader gone and this resolves to the
-/// error. Dropping the future hangs up as well. Fused; `Unpin`.
+/// error. Dropping the future hangs up as well: a guest write in progress (even one waiting
+/// for the sink) sees the reader gone; with none in progress, the guest's next write does,
+/// and the sink is dropped then. Fused; `Unpin`.
+///
+/// # Cancel safety
+///
+/// Polling `&mut` it is cancel-safe: the pipe runs in the store, not in this future, which
+/// only waits for the outcome (and closes the sink at the end). Dropping it hangs up.
 #[must_use = "futures do nothing unless polled; dropping a SinkPipe hangs up on the guest"]
 pub struct SinkPipe<Si: Sink<T>, T> {
     state: PipeState<Si, Si::Error>,
@@ -98,7 +109,7 @@ where
                         self.state = PipeState::Done;
                         return Poll::Ready(Err(e));
                     }
-                    // The consumer went away without reporting: the store was dropped.
+                    // Not expected: the consumer reports whenever it goes away.
                     Err(_) => {
                         self.state = PipeState::Done;
                         return Poll::Ready(Ok(0));
@@ -143,6 +154,9 @@ struct IntoSink<Si: Sink<T>, T> {
     /// `None` once it failed.
     sink: Option<Si>,
     sent: u64,
+    /// Items of the guest's write in progress were given to the sink, which is flushing
+    /// them: the write completes once the flush does.
+    flushing: bool,
     done: Option<oneshot::Sender<Handoff<Si, Si::Error>>>,
 }
 
@@ -154,11 +168,32 @@ impl<Si: Sink<T>, T> IntoSink<Si, T> {
         }
         Poll::Ready(Ok(StreamResult::Dropped))
     }
+
+    /// True if the [`SinkPipe`] was dropped; otherwise `cx` is woken when it is, so that a
+    /// write waiting on the sink learns of the hang-up.
+    fn hung_up(&mut self, cx: &mut Context<'_>) -> bool {
+        self.done
+            .as_mut()
+            .is_none_or(|done| done.poll_canceled(cx).is_ready())
+    }
+
+    /// Returns `Pending` (`Cancelled` if the guest is cancelling its write) after nothing was
+    /// taken, unless the pipe was dropped.
+    fn wait(&mut self, cx: &mut Context<'_>, finish: bool) -> Poll<wasmtime::Result<StreamResult>> {
+        if self.hung_up(cx) {
+            Poll::Ready(Ok(StreamResult::Dropped))
+        } else if finish {
+            Poll::Ready(Ok(StreamResult::Cancelled))
+        } else {
+            Poll::Pending
+        }
+    }
 }
 
 impl<Si: Sink<T>, T> Drop for IntoSink<Si, T> {
     fn drop(&mut self) {
-        // The guest closed its stream (or the store went away): the pipe closes the sink.
+        // The guest closed its stream, or the store went away (wasmtime drops the consumer
+        // in both cases and does not say which): the pipe closes the sink.
         if let (Some(sink), Some(done)) = (self.sink.take(), self.done.take()) {
             let _ = done.send(Ok((sink, self.sent)));
         }
@@ -181,42 +216,56 @@ where
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         let me = self.get_mut();
-        if me.done.as_ref().is_none_or(oneshot::Sender::is_canceled) {
+        if me.hung_up(cx) {
             // The SinkPipe was dropped: hang up.
             return Poll::Ready(Ok(StreamResult::Dropped));
         }
         let Some(sink) = me.sink.as_mut() else {
             return Poll::Ready(Ok(StreamResult::Dropped));
         };
-        let mut taken = 0;
-        while source.remaining(&mut store) > 0 {
-            // Room first: nothing is taken from the guest that the sink has no room for.
-            match Pin::new(&mut *sink).poll_ready(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(e)) => return me.fail(e),
-                Poll::Pending => break,
+        if !me.flushing {
+            if source.remaining(&mut store) == 0 {
+                // A zero-length write asks whether the next item would be taken.
+                return match Pin::new(&mut *sink).poll_ready(cx) {
+                    Poll::Ready(Ok(())) => Poll::Ready(Ok(StreamResult::Completed)),
+                    Poll::Ready(Err(e)) => me.fail(e),
+                    Poll::Pending => me.wait(cx, finish),
+                };
             }
-            let mut item = None;
-            source.read(&mut store, &mut item)?;
-            let Some(item) = item else { break };
-            if let Err(e) = Pin::new(&mut *sink).start_send(item) {
-                return me.fail(e);
+            let mut taken = 0;
+            while source.remaining(&mut store) > 0 {
+                // Room first: nothing is taken from the guest that the sink has no room for.
+                match Pin::new(&mut *sink).poll_ready(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return me.fail(e),
+                    Poll::Pending => break,
+                }
+                let mut item = None;
+                source.read(&mut store, &mut item)?;
+                let Some(item) = item else { break };
+                if let Err(e) = Pin::new(&mut *sink).start_send(item) {
+                    return me.fail(e);
+                }
+                taken += 1;
+                me.sent += 1;
             }
-            taken += 1;
-            me.sent += 1;
+            if taken == 0 {
+                return me.wait(cx, finish);
+            }
+            me.flushing = true;
         }
-        if taken == 0 && source.remaining(&mut store) > 0 {
-            return if finish {
-                Poll::Ready(Ok(StreamResult::Cancelled))
-            } else {
-                Poll::Pending
-            };
+        // The write completes once the sink has sent on what it was given, so that a guest
+        // waiting for an answer to what it wrote is not left with its items in a buffer.
+        match Pin::new(sink).poll_flush(cx) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(e)) => return me.fail(e),
+            // Cancelling: the items are the sink's; the flush goes on at the next write or
+            // when the sink is closed.
+            Poll::Pending if finish => {}
+            Poll::Pending if me.hung_up(cx) => return Poll::Ready(Ok(StreamResult::Dropped)),
+            Poll::Pending => return Poll::Pending,
         }
-        // Start sending what the sink holds; a flush that waits goes on at the next write
-        // or when the sink is closed.
-        if let Poll::Ready(Err(e)) = Pin::new(sink).poll_flush(cx) {
-            return me.fail(e);
-        }
+        me.flushing = false;
         Poll::Ready(Ok(StreamResult::Completed))
     }
 }

@@ -56,9 +56,18 @@ where
 ///
 /// Each guest write is written to the writer straight from the guest's buffer; the guest's
 /// write completes with what the writer took, so the writer's backpressure holds the guest.
-/// When the guest drops its writer, the writer is flushed and closed, then this resolves.
-/// If writing fails, the guest's next write sees the reader gone and this resolves to the
-/// error. Dropping the future hangs up as well. Fused; `Unpin`.
+/// (A zero-length guest write completes at once: an `AsyncWrite` cannot say whether it has
+/// room.) When the guest drops its writer, or the store goes away (wasmtime does not tell
+/// the two apart), the writer is closed, then this resolves. If writing fails, or the
+/// writer claims to have written more than it was given, the guest's next write sees the
+/// reader gone and this resolves to the error. Dropping the future hangs up as well: a guest
+/// write in progress (even one waiting for the writer) sees the reader gone; with none in
+/// progress, the guest's next write does, and the writer is dropped then. Fused; `Unpin`.
+///
+/// # Cancel safety
+///
+/// Polling `&mut` it is cancel-safe: the pipe runs in the store, not in this future, which
+/// only waits for the outcome (and closes the writer at the end). Dropping it hangs up.
 #[must_use = "futures do nothing unless polled; dropping a WritePipe hangs up on the guest"]
 pub struct WritePipe<W> {
     state: State<W>,
@@ -82,13 +91,18 @@ impl<W: AsyncWrite + Unpin> Future for WritePipe<W> {
                         self.state = State::Done;
                         return Poll::Ready(Err(e));
                     }
+                    // Not expected: the consumer reports whenever it goes away.
                     Err(_) => {
                         self.state = State::Done;
-                        return Poll::Ready(Err(io::Error::other("the store went away")));
+                        return Poll::Ready(Err(io::Error::other("the pipe ended unreported")));
                     }
                 },
                 State::Closing(writer, _) => {
-                    core::task::ready!(Pin::new(writer).poll_close(cx))?;
+                    let closed = core::task::ready!(Pin::new(writer).poll_close(cx));
+                    if let Err(e) = closed {
+                        self.state = State::Done;
+                        return Poll::Ready(Err(e));
+                    }
                     let State::Closing(writer, written) =
                         core::mem::replace(&mut self.state, State::Done)
                     else {
@@ -139,8 +153,19 @@ impl<W> IntoWrite<W> {
     }
 }
 
+impl<W> IntoWrite<W> {
+    /// True if the [`WritePipe`] was dropped; otherwise `cx` is woken when it is, so that a
+    /// write waiting on the writer learns of the hang-up.
+    fn hung_up(&mut self, cx: &mut Context<'_>) -> bool {
+        self.done
+            .as_mut()
+            .is_none_or(|done| done.poll_canceled(cx).is_ready())
+    }
+}
+
 impl<W> Drop for IntoWrite<W> {
     fn drop(&mut self) {
+        // The guest closed its stream, or the store went away: the pipe closes the writer.
         if let (Some(writer), Some(done)) = (self.writer.take(), self.done.take()) {
             let _ = done.send(Ok((writer, self.written)));
         }
@@ -161,7 +186,8 @@ where
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         let me = self.get_mut();
-        if me.done.as_ref().is_none_or(oneshot::Sender::is_canceled) {
+        if me.hung_up(cx) {
+            // The WritePipe was dropped: hang up.
             return Poll::Ready(Ok(StreamResult::Dropped));
         }
         let Some(writer) = me.writer.as_mut() else {
@@ -176,6 +202,12 @@ where
                 Poll::Ready(Ok(0)) => {
                     return me.fail(io::Error::from(io::ErrorKind::WriteZero));
                 }
+                Poll::Ready(Ok(n)) if n > direct.remaining().len() => {
+                    return me.fail(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the writer claims to have written more than it was given",
+                    ));
+                }
                 Poll::Ready(Ok(n)) => {
                     direct.mark_read(n);
                     me.written += n as u64;
@@ -183,6 +215,7 @@ where
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Poll::Ready(Err(e)) => return me.fail(e),
+                Poll::Pending if me.hung_up(cx) => return Poll::Ready(Ok(StreamResult::Dropped)),
                 Poll::Pending if finish => return Poll::Ready(Ok(StreamResult::Cancelled)),
                 Poll::Pending => return Poll::Pending,
             }
