@@ -535,20 +535,23 @@ impl futures::io::AsyncWrite for HashWriter {
     }
 }
 
-/// 100 MiB written straight from the guest's buffers into an `AsyncWrite`, byte for byte,
-/// with short writes; then the writer is closed.
-#[tokio::test]
-async fn pipe_to_write_moves_100_mib_byte_exact_and_closes_the_writer() {
-    let mut g = Guest::new(GUEST).await;
+/// Runs `write-bytes` (`len` bytes in writes of `per_write`) piped into a `HashWriter`
+/// that fails after `fail_after` bytes; returns the pipe's outcome and what the guest
+/// counted as taken, once nothing is left open.
+async fn bytes_to_writer(
+    g: &mut Guest,
+    len: u64,
+    per_write: u32,
+    fail_after: Option<u64>,
+) -> (std::io::Result<(HashWriter, u64)>, u64) {
     let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
-    let len = 100u64 << 20;
-    let (piped, taken) = g
+    let outcome = g
         .run(async |a| {
-            let ((s, taken),) = write.call_concurrent(a, (len, 65536, 0)).await.unwrap();
+            let ((s, taken),) = write.call_concurrent(a, (len, per_write, 0)).await.unwrap();
             let writer = HashWriter {
                 hash: FNV_START,
                 written: 0,
-                fail_after: None,
+                fail_after,
                 closed: false,
             };
             let piped = a
@@ -564,6 +567,16 @@ async fn pipe_to_write_moves_100_mib_byte_exact_and_closes_the_writer() {
         })
         .await;
     g.assert_nothing_open().await;
+    outcome
+}
+
+/// 100 MiB written straight from the guest's buffers into an `AsyncWrite`, byte for byte,
+/// with short writes; then the writer is closed.
+#[tokio::test]
+async fn pipe_to_write_moves_100_mib_byte_exact_and_closes_the_writer() {
+    let mut g = Guest::new(GUEST).await;
+    let len = 100u64 << 20;
+    let (piped, taken) = bytes_to_writer(&mut g, len, 65536, None).await;
     let (writer, written) = piped.unwrap();
     assert_eq!((written, taken), (len, len));
     assert_eq!(writer.hash, pattern_hash(len));
@@ -575,29 +588,7 @@ async fn pipe_to_write_moves_100_mib_byte_exact_and_closes_the_writer() {
 #[tokio::test]
 async fn pipe_to_write_failing_hangs_up_after_what_the_writer_took() {
     let mut g = Guest::new(GUEST).await;
-    let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
-    let (piped, taken) = g
-        .run(async |a| {
-            let ((s, taken),) = write.call_concurrent(a, (1 << 20, 4096, 0)).await.unwrap();
-            let writer = HashWriter {
-                hash: FNV_START,
-                written: 0,
-                fail_after: Some(200_000),
-                closed: false,
-            };
-            let piped = a
-                .with(|store| pipe_to_write(store, s, writer))
-                .unwrap()
-                .await;
-            let taken = a
-                .with(|store| GuestFuture::new(store, taken))
-                .unwrap()
-                .await
-                .unwrap();
-            (piped, taken)
-        })
-        .await;
-    g.assert_nothing_open().await;
+    let (piped, taken) = bytes_to_writer(&mut g, 1 << 20, 4096, Some(200_000)).await;
     assert_eq!(piped.unwrap_err().to_string(), "out of space");
     // The writer took whole guest writes of 4,096 bytes until it failed.
     assert!((200_000..200_000 + 4096).contains(&taken), "{taken}");

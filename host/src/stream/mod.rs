@@ -5,6 +5,7 @@ mod from_async_read;
 mod from_iter;
 mod from_stream;
 mod guest_stream;
+mod pipe;
 mod sink_pipe;
 mod write_pipe;
 

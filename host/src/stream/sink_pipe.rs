@@ -4,11 +4,12 @@ use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use futures_channel::oneshot;
 use futures_core::future::FusedFuture;
 use futures_sink::Sink;
 use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
+
+use super::pipe::{EndInStore, PipeOutcome, pipe};
 
 /// Pipes the guest's stream `reader` into `sink`; the returned future resolves once the
 /// guest closed its stream and the sink was closed too: see [`SinkPipe`].
@@ -40,18 +41,16 @@ where
     Si::Error: Send + 'static,
     D: 'static,
 {
-    let (tx, rx) = oneshot::channel();
+    let (held, outcome) = pipe(sink);
     reader.pipe(
         store,
         IntoSink {
-            sink: Some(sink),
-            sent: 0,
+            held,
             flushing: false,
-            done: Some(tx),
         },
     )?;
     Ok(SinkPipe {
-        state: PipeState::Piping(rx),
+        outcome,
         _items: PhantomData,
     })
 }
@@ -77,21 +76,8 @@ where
 /// only waits for the outcome (and closes the sink at the end). Dropping it hangs up.
 #[must_use = "futures do nothing unless polled; dropping a SinkPipe hangs up on the guest"]
 pub struct SinkPipe<Si: Sink<T>, T> {
-    state: PipeState<Si, Si::Error>,
+    outcome: PipeOutcome<Si, Si::Error>,
     _items: PhantomData<fn(T)>,
-}
-
-/// What the consumer hands the [`SinkPipe`] when it is done: the sink and how many items it
-/// was given, or the sink's error.
-type Handoff<Si, E> = Result<(Si, u64), E>;
-
-enum PipeState<Si, E> {
-    /// The guest is writing; the consumer sends the sink back when it is done, or the
-    /// sink's error.
-    Piping(oneshot::Receiver<Handoff<Si, E>>),
-    /// The guest closed its stream: closing the sink.
-    Closing(Si, u64),
-    Done,
 }
 
 impl<Si, T> Future for SinkPipe<Si, T>
@@ -101,29 +87,9 @@ where
     type Output = Result<u64, Si::Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        loop {
-            match &mut self.state {
-                PipeState::Piping(rx) => match core::task::ready!(Pin::new(rx).poll(cx)) {
-                    Ok(Ok((sink, sent))) => self.state = PipeState::Closing(sink, sent),
-                    Ok(Err(e)) => {
-                        self.state = PipeState::Done;
-                        return Poll::Ready(Err(e));
-                    }
-                    // Not expected: the consumer reports whenever it goes away.
-                    Err(_) => {
-                        self.state = PipeState::Done;
-                        return Poll::Ready(Ok(0));
-                    }
-                },
-                PipeState::Closing(sink, sent) => {
-                    let closed = core::task::ready!(Pin::new(sink).poll_close(cx));
-                    let sent = *sent;
-                    self.state = PipeState::Done;
-                    return Poll::Ready(closed.map(|()| sent));
-                }
-                PipeState::Done => return Poll::Pending,
-            }
-        }
+        self.outcome
+            .poll(cx, |sink, cx| sink.poll_close(cx))
+            .map_ok(|(_sink, sent)| sent)
     }
 }
 
@@ -132,7 +98,7 @@ where
     Si: Sink<T> + Unpin,
 {
     fn is_terminated(&self) -> bool {
-        matches!(self.state, PipeState::Done)
+        self.outcome.is_terminated()
     }
 }
 
@@ -140,64 +106,18 @@ impl<Si: Sink<T>, T> Unpin for SinkPipe<Si, T> {}
 
 impl<Si: Sink<T>, T> fmt::Debug for SinkPipe<Si, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            PipeState::Piping(_) => "piping",
-            PipeState::Closing(..) => "closing",
-            PipeState::Done => "done",
-        };
-        f.debug_struct("SinkPipe").field("state", &state).finish()
+        f.debug_struct("SinkPipe")
+            .field("state", &self.outcome.name())
+            .finish()
     }
 }
 
 /// The consumer in the store: hands each item to the sink once it has room.
 struct IntoSink<Si: Sink<T>, T> {
-    /// `None` once it failed.
-    sink: Option<Si>,
-    sent: u64,
+    held: EndInStore<Si, Si::Error>,
     /// Items of the guest's write in progress were given to the sink, which is flushing
     /// them: the write completes once the flush does.
     flushing: bool,
-    done: Option<oneshot::Sender<Handoff<Si, Si::Error>>>,
-}
-
-impl<Si: Sink<T>, T> IntoSink<Si, T> {
-    fn fail(&mut self, error: Si::Error) -> Poll<wasmtime::Result<StreamResult>> {
-        self.sink = None;
-        if let Some(done) = self.done.take() {
-            let _ = done.send(Err(error));
-        }
-        Poll::Ready(Ok(StreamResult::Dropped))
-    }
-
-    /// True if the [`SinkPipe`] was dropped; otherwise `cx` is woken when it is, so that a
-    /// write waiting on the sink learns of the hang-up.
-    fn hung_up(&mut self, cx: &mut Context<'_>) -> bool {
-        self.done
-            .as_mut()
-            .is_none_or(|done| done.poll_canceled(cx).is_ready())
-    }
-
-    /// Returns `Pending` (`Cancelled` if the guest is cancelling its write) after nothing was
-    /// taken, unless the pipe was dropped.
-    fn wait(&mut self, cx: &mut Context<'_>, finish: bool) -> Poll<wasmtime::Result<StreamResult>> {
-        if self.hung_up(cx) {
-            Poll::Ready(Ok(StreamResult::Dropped))
-        } else if finish {
-            Poll::Ready(Ok(StreamResult::Cancelled))
-        } else {
-            Poll::Pending
-        }
-    }
-}
-
-impl<Si: Sink<T>, T> Drop for IntoSink<Si, T> {
-    fn drop(&mut self) {
-        // The guest closed its stream, or the store went away (wasmtime drops the consumer
-        // in both cases and does not say which): the pipe closes the sink.
-        if let (Some(sink), Some(done)) = (self.sink.take(), self.done.take()) {
-            let _ = done.send(Ok((sink, self.sent)));
-        }
-    }
 }
 
 impl<D, T, Si> StreamConsumer<D> for IntoSink<Si, T>
@@ -216,11 +136,12 @@ where
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         let me = self.get_mut();
-        if me.hung_up(cx) {
+        let held = &mut me.held;
+        if held.hung_up(cx) {
             // The SinkPipe was dropped: hang up.
             return Poll::Ready(Ok(StreamResult::Dropped));
         }
-        let Some(sink) = me.sink.as_mut() else {
+        let Some(sink) = held.end() else {
             return Poll::Ready(Ok(StreamResult::Dropped));
         };
         if !me.flushing {
@@ -228,8 +149,8 @@ where
                 // A zero-length write asks whether the next item would be taken.
                 return match Pin::new(&mut *sink).poll_ready(cx) {
                     Poll::Ready(Ok(())) => Poll::Ready(Ok(StreamResult::Completed)),
-                    Poll::Ready(Err(e)) => me.fail(e),
-                    Poll::Pending => me.wait(cx, finish),
+                    Poll::Ready(Err(e)) => held.fail(e),
+                    Poll::Pending => held.wait(cx, finish),
                 };
             }
             let mut taken = 0;
@@ -237,32 +158,35 @@ where
                 // Room first: nothing is taken from the guest that the sink has no room for.
                 match Pin::new(&mut *sink).poll_ready(cx) {
                     Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return me.fail(e),
+                    Poll::Ready(Err(e)) => return held.fail(e),
                     Poll::Pending => break,
                 }
                 let mut item = None;
                 source.read(&mut store, &mut item)?;
                 let Some(item) = item else { break };
                 if let Err(e) = Pin::new(&mut *sink).start_send(item) {
-                    return me.fail(e);
+                    return held.fail(e);
                 }
                 taken += 1;
-                me.sent += 1;
             }
+            held.took(taken);
             if taken == 0 {
-                return me.wait(cx, finish);
+                return held.wait(cx, finish);
             }
             me.flushing = true;
         }
         // The write completes once the sink has sent on what it was given, so that a guest
         // waiting for an answer to what it wrote is not left with its items in a buffer.
+        let Some(sink) = held.end() else {
+            return Poll::Ready(Ok(StreamResult::Dropped));
+        };
         match Pin::new(sink).poll_flush(cx) {
             Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return me.fail(e),
+            Poll::Ready(Err(e)) => return held.fail(e),
             // Cancelling: the items are the sink's; the flush goes on at the next write or
             // when the sink is closed.
             Poll::Pending if finish => {}
-            Poll::Pending if me.hung_up(cx) => return Poll::Ready(Ok(StreamResult::Dropped)),
+            Poll::Pending if held.hung_up(cx) => return Poll::Ready(Ok(StreamResult::Dropped)),
             Poll::Pending => return Poll::Pending,
         }
         me.flushing = false;
