@@ -13,8 +13,9 @@ use wasmtime::{AsContextMut, StoreContextMut};
 /// Made by [`GuestFuture::new`]. Resolves to the value the guest writes (a wit-bindgen
 /// guest that drops its writer without writing sends the default its bindings chose; a
 /// guest that drops it unwritten without such a default traps, and this then waits for the
-/// store to go), or to [`GuestGone`] if the store went away first. Dropping it before the value arrives drops the value when it
-/// comes (a `future<T>` writer learns nothing else). Fused; `Unpin`; `Send` when `T` is.
+/// store to go), or to [`GuestGone`] if the store went away first. Dropping it before the
+/// value arrives drops the value when it comes (a `future<T>` writer learns nothing else).
+/// Fused; `Unpin`; `Send` when `T` is.
 ///
 /// # Cancel safety
 ///

@@ -55,8 +55,9 @@ where
 /// guest's reads are the backpressure. `Ok(0)` from `reader` ends the stream.
 ///
 /// An I/O error (or a reader claiming more bytes than it had room for) does not trap the
-/// guest: the stream ends, and the error goes to the [`ReadDone`] future, which also tells whether the guest read to the end or dropped its
-/// reader first (wasmtime then drops this producer and `reader` with it).
+/// guest: the stream ends, and the error goes to the [`ReadDone`] future, which also tells
+/// whether the guest read to the end or dropped its reader first (wasmtime then drops this
+/// producer and `reader` with it).
 pub struct FromAsyncRead<R> {
     reader: R,
     /// Bytes handed to the guest.

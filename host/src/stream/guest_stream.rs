@@ -103,9 +103,9 @@ where
 }
 
 impl<T> GuestStream<T> {
-    /// Hangs up: the guest's next write sees the reader gone. Items already taken from the
-    /// guest can still be read, then the stream ends (or take them with
-    /// [`into_remaining`](Self::into_remaining)).
+    /// Hangs up: the guest's write in progress, or its next one, sees the reader gone.
+    /// Items already taken from the guest can still be read, then the stream ends (or take
+    /// them with [`into_remaining`](Self::into_remaining)).
     pub fn close(&mut self) {
         let mut slot = lock(&self.shared);
         slot.closed = true;

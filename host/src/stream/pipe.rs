@@ -96,25 +96,25 @@ pub(super) enum PipeOutcome<E, Err> {
 }
 
 impl<E: Unpin, Err> PipeOutcome<E, Err> {
-    /// Polls for the end and how many items it took, closed with `close`, or the error.
+    /// Polls for the end and how many items it took, closed with `close`, or the error;
+    /// `None` if the consumer went away without a report (which it does not do: it reports
+    /// whenever it is dropped).
     pub(super) fn poll(
         &mut self,
         cx: &mut Context<'_>,
         mut close: impl FnMut(Pin<&mut E>, &mut Context<'_>) -> Poll<Result<(), Err>>,
-    ) -> Poll<Handoff<E, Err>> {
+    ) -> Poll<Option<Handoff<E, Err>>> {
         loop {
             match self {
                 Self::Piping(rx) => match core::task::ready!(Pin::new(rx).poll(cx)) {
                     Ok(Ok((end, taken))) => *self = Self::Closing(end, taken),
                     Ok(Err(e)) => {
                         *self = Self::Done;
-                        return Poll::Ready(Err(e));
+                        return Poll::Ready(Some(Err(e)));
                     }
-                    // Cannot happen: the consumer reports whenever it goes away (and one
-                    // that leaks never drops the sender either).
                     Err(oneshot::Canceled) => {
                         *self = Self::Done;
-                        return Poll::Pending;
+                        return Poll::Ready(None);
                     }
                 },
                 Self::Closing(end, _) => {
@@ -122,7 +122,7 @@ impl<E: Unpin, Err> PipeOutcome<E, Err> {
                     let Self::Closing(end, taken) = core::mem::replace(self, Self::Done) else {
                         unreachable!("matched above")
                     };
-                    return Poll::Ready(closed.map(|()| (end, taken)));
+                    return Poll::Ready(Some(closed.map(|()| (end, taken))));
                 }
                 Self::Done => return Poll::Pending,
             }

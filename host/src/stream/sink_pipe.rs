@@ -65,7 +65,8 @@ where
 /// then this resolves. An item given to the sink belongs to the sink (futures' `Sink` gives
 /// none back).
 ///
-/// If the sink fails, the guest's next write sees the reader gone and this resolves to the
+/// If the sink fails, the guest's write in progress ends with the reader gone (having
+/// handed over the items the sink took, and the one it refused) and this resolves to the
 /// error. Dropping the future hangs up as well: a guest write in progress (even one waiting
 /// for the sink) sees the reader gone; with none in progress, the guest's next write does,
 /// and the sink is dropped then. Fused; `Unpin`.
@@ -89,7 +90,7 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.outcome
             .poll(cx, |sink, cx| sink.poll_close(cx))
-            .map_ok(|(_sink, sent)| sent)
+            .map(|outcome| outcome.map_or(Ok(0), |result| result.map(|(_sink, sent)| sent)))
     }
 }
 
@@ -163,7 +164,11 @@ where
                 }
                 let mut item = None;
                 source.read(&mut store, &mut item)?;
-                let Some(item) = item else { break };
+                let Some(item) = item else {
+                    // wasmtime gave no item although it offered some: end rather than wait.
+                    held.took(taken);
+                    return Poll::Ready(Ok(StreamResult::Dropped));
+                };
                 if let Err(e) = Pin::new(&mut *sink).start_send(item) {
                     return held.fail(e);
                 }
@@ -186,7 +191,7 @@ where
             // Cancelling: the items are the sink's; the flush goes on at the next write or
             // when the sink is closed.
             Poll::Pending if finish => {}
-            Poll::Pending if held.hung_up(cx) => return Poll::Ready(Ok(StreamResult::Dropped)),
+            // (`hung_up` above registered for the pipe future's drop.)
             Poll::Pending => return Poll::Pending,
         }
         me.flushing = false;

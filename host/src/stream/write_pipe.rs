@@ -13,7 +13,7 @@ use super::pipe::{EndInStore, PipeOutcome, pipe};
 
 /// Pipes the guest's byte stream `reader` into `writer`, writing straight from the guest's
 /// buffer; the returned future resolves once the guest closed its stream and `writer` was
-/// flushed and closed: see [`WritePipe`].
+/// closed: see [`WritePipe`].
 ///
 /// # Errors
 ///
@@ -48,11 +48,13 @@ where
 ///
 /// Each guest write is written to the writer straight from the guest's buffer; the guest's
 /// write completes with what the writer took, so the writer's backpressure holds the guest.
+/// (Taken means accepted by `poll_write`: a buffering writer may hold the bytes until it is
+/// flushed or closed; `poll_close` flushes them at the end.)
 /// (A zero-length guest write completes at once: an `AsyncWrite` cannot say whether it has
 /// room.) When the guest drops its writer, or the store goes away (wasmtime does not tell
 /// the two apart), the writer is closed, then this resolves. If writing fails, or the
-/// writer claims to have written more than it was given, the guest's next write sees the
-/// reader gone and this resolves to the error. Dropping the future hangs up as well: a guest
+/// writer claims to have written more than it was given, the guest's write in progress ends
+/// with the reader gone and this resolves to the error. Dropping the future hangs up as well: a guest
 /// write in progress (even one waiting for the writer) sees the reader gone; with none in
 /// progress, the guest's next write does, and the writer is dropped then. Fused; `Unpin`.
 ///
@@ -69,7 +71,11 @@ impl<W: AsyncWrite + Unpin> Future for WritePipe<W> {
     type Output = io::Result<(W, u64)>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.outcome.poll(cx, |writer, cx| writer.poll_close(cx))
+        self.outcome
+            .poll(cx, |writer, cx| writer.poll_close(cx))
+            .map(|outcome| {
+                outcome.unwrap_or_else(|| Err(io::Error::other("the pipe ended without a report")))
+            })
     }
 }
 
