@@ -10,15 +10,27 @@ use wit_bindgen::StreamWriter;
 use super::stream_sink::StreamSink;
 use crate::error::SinkError;
 
-/// Bytes buffered before a write unless [`ByteWriter::with_capacity`] says otherwise.
+/// Bytes accepted and not yet taken by the reader, at most, unless
+/// [`ByteWriter::with_capacity`] says otherwise.
 pub const DEFAULT_BYTE_SINK_CAPACITY: usize = 64 * 1024;
 
-/// A component-model `stream<u8>` writer as [`AsyncWrite`].
+/// A component-model `stream<u8>` writer as [`AsyncWrite`], with a socket's write
+/// semantics.
 ///
 /// Created by [`ByteStreamWriterExt::into_async_write`](super::ByteStreamWriterExt::into_async_write).
-/// Built on [`StreamSink`]: bytes are buffered (up to [`DEFAULT_BYTE_SINK_CAPACITY`]) and
-/// written in batches. `poll_flush` resolves once the reader took every byte written so far;
+/// Bytes accepted by `poll_write` are on their way to the reader when it returns, as with
+/// a TCP socket: no flush is needed for the reader to get them. When no write is in
+/// flight, `poll_write` starts one with what it accepted; while one is in flight, it is
+/// stopped and started again with the new bytes behind the ones the reader had not taken,
+/// so every accepted byte is offered to the reader at all times. `poll_write` waits
+/// (`Pending`) only while [`DEFAULT_BYTE_SINK_CAPACITY`] bytes (or
+/// [`with_capacity`](Self::with_capacity)) are accepted and not yet taken: that is the
+/// backpressure. `poll_flush` resolves once the reader took every byte written so far;
 /// `poll_close` flushes and drops the writer, so the reader sees the end.
+///
+/// Many small writes cost one component-model write each while the reader keeps up
+/// (and a stop and restart each while it does not): write whole frames or messages where
+/// you can, or put a `BufWriter` in front and flush it at message boundaries.
 ///
 /// If the reader drops its end, the writer fails with an [`io::Error`] of kind
 /// [`BrokenPipe`](io::ErrorKind::BrokenPipe) whose inner error is a [`SinkError<u8>`]
@@ -28,6 +40,8 @@ pub const DEFAULT_BYTE_SINK_CAPACITY: usize = 64 * 1024;
 ///
 /// Every poll is cancel-safe: bytes accepted by `poll_write` stay in the writer.
 /// [`into_inner`](Self::into_inner) gives back the writer and the bytes not yet delivered.
+/// Dropping the writer stops its write in flight: bytes the reader had not taken are
+/// dropped (close it first, or take them back with `into_inner`).
 ///
 /// # Examples
 ///
@@ -36,8 +50,8 @@ pub const DEFAULT_BYTE_SINK_CAPACITY: usize = 64 * 1024;
 /// use wit_futures::prelude::*;
 /// # async fn example(writer: wit_bindgen::StreamWriter<u8>) -> std::io::Result<()> {
 /// let mut out = writer.into_async_write();
-/// out.write_all(b"hello\n").await?;
-/// out.close().await?;
+/// out.write_all(b"hello\n").await?; // on its way to the reader, no flush needed
+/// out.close().await?; // every byte taken, then the reader sees the end
 /// # Ok(())
 /// # }
 /// ```
@@ -59,7 +73,8 @@ impl ByteWriter {
         }
     }
 
-    /// Sets how many bytes are buffered before a write (at least 1, at most 16 MiB).
+    /// Sets how many bytes may be accepted and not yet taken by the reader (at least 1, at
+    /// most 16 MiB) before `poll_write` waits.
     pub fn with_capacity(self, capacity: usize) -> Self {
         Self {
             sink: self.sink.with_capacity(capacity),
@@ -86,20 +101,14 @@ fn io_error(e: SinkError<u8>) -> io::Error {
 }
 
 impl ByteWriter {
-    /// Buffers as many bytes of `buf` as fit, writing a full buffer first. Shared by the
-    /// futures-io and tokio impls.
+    /// Accepts as many bytes of `buf` as fit under the capacity and offers them to the
+    /// reader at once. Shared by the futures-io and tokio impls.
     pub(crate) fn poll_write_bytes(
         &mut self,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let room = core::task::ready!(self.sink.poll_room(cx)).map_err(io_error)?;
-        let n = room.min(buf.len());
-        self.sink.extend_from_slice(&buf[..n]);
-        Poll::Ready(Ok(n))
+        self.sink.poll_write_through(cx, buf).map_err(io_error)
     }
 
     /// Resolves once the reader took every byte written so far.
@@ -114,7 +123,9 @@ impl ByteWriter {
 }
 
 impl AsyncWrite for ByteWriter {
-    /// Buffers as many bytes of `buf` as fit, writing a full buffer first.
+    /// Accepts as many bytes of `buf` as fit under the capacity and offers them to the
+    /// reader at once; `Pending` while the capacity is taken by bytes the reader has not
+    /// taken yet.
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -27,12 +27,16 @@ use super::{ByteReader, ByteWriter};
 ///
 /// # Examples
 ///
+/// A line echo that answers each line while the peer keeps its side open (the writes go
+/// out without a flush; tests/guests/duplex runs this code against a host peer):
+///
 /// ```no_run
-/// use futures::io::{AsyncBufReadExt, AsyncWriteExt};
-/// use futures::StreamExt;
-/// use wit_futures::prelude::*;
 /// # async fn example(receive: wit_bindgen::StreamReader<u8>, send: wit_bindgen::StreamWriter<u8>) -> std::io::Result<()> {
-/// // A line echo over a connection's two streams.
+/// use futures::StreamExt;
+/// use futures::io::{AsyncBufReadExt, AsyncWriteExt};
+/// use wit_futures::prelude::*;
+/// // A line echo over a connection's two streams: each line goes back as soon as it
+/// // is written, while the peer keeps its side open.
 /// let (reader, mut writer) = receive.into_duplex(send).into_split();
 /// let mut lines = reader.lines();
 /// while let Some(line) = lines.next().await {

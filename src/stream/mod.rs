@@ -128,12 +128,18 @@ pub trait ByteStreamReaderExt: Sized {
     /// This stream to read and `writer` to write, as one bidirectional byte stream (a
     /// connection's receive and send streams): see [`Duplex`].
     ///
+    /// An echo (tests/guests/duplex runs this code against a host peer that keeps its side
+    /// open):
+    ///
     /// ```no_run
+    /// # async fn example(receive: wit_bindgen::StreamReader<u8>, send: wit_bindgen::StreamWriter<u8>) -> std::io::Result<()> {
+    /// use futures::io::AsyncWriteExt;
     /// use wit_futures::prelude::*;
-    /// # async fn example(receive: wit_bindgen::StreamReader<u8>, send: wit_bindgen::StreamWriter<u8>) {
-    /// let mut connection = receive.into_duplex(send);
-    /// let (mut reader, mut writer) = connection.split();
-    /// futures::io::copy(&mut reader, &mut writer).await.unwrap(); // echo
+    /// // An echo: every byte goes back as it arrives, without waiting for the end.
+    /// let (mut reader, mut writer) = receive.into_duplex(send).into_split();
+    /// futures::io::copy(&mut reader, &mut writer).await?;
+    /// writer.close().await?;
+    /// # Ok(())
     /// # }
     /// ```
     fn into_duplex(self, writer: StreamWriter<u8>) -> Duplex;

@@ -229,6 +229,63 @@ impl<T: Send + 'static> StreamSink<T> {
         self.buffer.extend_from_slice(items);
     }
 
+    /// Accepts as many of `items` as fit under the capacity and offers them to the reader
+    /// at once, as a socket's write does: every accepted item not yet taken is in the one
+    /// write in flight, so it reaches the reader without a flush and without another poll.
+    ///
+    /// With a write in flight, that write is stopped (keeping exactly what the reader did not
+    /// take) and started again with the new items behind the old ones; `Pending` only while
+    /// the capacity is taken by items the reader has not taken yet. `Ok(0)` only for empty
+    /// `items`. The reader gone is reported as for `poll_room`: by this call if it was known
+    /// before, otherwise by the next call.
+    pub(crate) fn poll_write_through(
+        &mut self,
+        cx: &mut Context<'_>,
+        items: &[T],
+    ) -> Poll<Result<usize, SinkError<T>>>
+    where
+        T: Copy,
+    {
+        if items.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            let SinkState::Open(driver) = &mut self.state else {
+                return Poll::Ready(Err(self.take_error()));
+            };
+            if driver.in_flight() {
+                if let Poll::Ready(written) = driver.poll_write(cx, &mut None) {
+                    self.finish_write(written);
+                    continue;
+                }
+                // Still in flight (and `cx` registered for its end).
+                if driver.in_flight_len() + self.buffer.len() >= self.capacity {
+                    return Poll::Pending;
+                }
+                let written = driver.cancel().expect("a write in flight");
+                let mut unsent = written.unsent;
+                unsent.append(&mut self.buffer);
+                self.buffer = unsent;
+                if written.reader_gone {
+                    self.fail();
+                    continue;
+                }
+            }
+            let n = items.len().min(self.capacity.saturating_sub(self.buffer.len()));
+            self.buffer.extend_from_slice(&items[..n]);
+            self.start_write(cx);
+            if n > 0 {
+                return Poll::Ready(Ok(n));
+            }
+            // Over capacity with what was there before (`from_parts`): wait for the write
+            // just started, unless it already finished.
+            match &self.state {
+                SinkState::Open(driver) if driver.in_flight() => return Poll::Pending,
+                _ => {}
+            }
+        }
+    }
+
     /// For [`ChunkSink`](super::ChunkSink): `Ready` once a new chunk can be taken, handing a
     /// buffered chunk to a write first (one chunk in flight, one waiting).
     pub(crate) fn poll_ready_for_chunk(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -22,6 +22,8 @@ pub(crate) struct WriteDriver<T: Send + 'static> {
     /// A write reported the reader gone. The component model traps on a write after that,
     /// so the writer must not be written again or handed out.
     reader_gone: bool,
+    /// Items in the batch in flight when it started: at most this many are not yet taken.
+    in_flight_len: usize,
 }
 
 impl<T: Send + 'static> WriteDriver<T> {
@@ -29,12 +31,22 @@ impl<T: Send + 'static> WriteDriver<T> {
         Self {
             driver: Driver::new(writer),
             reader_gone: false,
+            in_flight_len: 0,
         }
     }
 
     /// True while a batch is being written.
     pub(crate) fn in_flight(&self) -> bool {
         self.driver.in_flight()
+    }
+
+    /// Items of the batch in flight not yet known to be taken (0 when none is in flight).
+    pub(crate) fn in_flight_len(&self) -> usize {
+        if self.driver.in_flight() {
+            self.in_flight_len
+        } else {
+            0
+        }
     }
 
     /// Polls for the outcome of writing a batch, starting to write `batch` if none is in
@@ -47,6 +59,7 @@ impl<T: Send + 'static> WriteDriver<T> {
         if !self.driver.in_flight() {
             debug_assert!(!self.reader_gone, "write after the reader left");
             let batch = batch.take().expect("a batch to write");
+            self.in_flight_len = batch.len();
             self.driver
                 .start(|writer, cancel| write_all(writer, batch, cancel));
         }

@@ -1,5 +1,5 @@
 //! Test harness for wit-futures: runs the guest components (built by this crate's build
-//! script for `wasm32-wasip2`) in embedded wasmtime 48 with component-model async, and lets
+//! script for `wasm32-wasip2`) in embedded wasmtime 50 with component-model async, and lets
 //! tests play the peer of the guest's futures and streams.
 //!
 //! - [`Guest`]: one instance of a guest component in its own store.
@@ -12,6 +12,7 @@ mod runtime;
 
 pub use runtime::{Ctx, Guest, component_path};
 pub use wasmtime;
+pub use wit_futures_wasmtime as host;
 pub use wasmtime::component::{Accessor, FutureReader, StreamReader};
 
 /// Runs the tests that hold it one at a time: those that load both cores (hundreds of MiB
