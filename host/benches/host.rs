@@ -305,7 +305,7 @@ async fn host_consumers(g: &mut Guest) {
                     _ => {
                         let sink = futures::sink::drain();
                         let pipe = a.with(|store| pipe_to_sink(store, s, sink)).unwrap();
-                        pipe.await.unwrap()
+                        pipe.await.unwrap().1
                     }
                 };
                 let t = start.elapsed();

@@ -53,6 +53,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod fused_receiver;
 pub mod future;
 pub mod stream;
 

@@ -1,5 +1,5 @@
 //! The host adapters against a real guest component (`guest-host-peer`, raw wit-bindgen
-//! on the guest side) in wasmtime 48: every item accounted for exactly once, each end
+//! on the guest side) in wasmtime 50: every item accounted for exactly once, each end
 //! dropped mid-stream by either side, backpressure, byte streams of 100 MiB.
 
 use std::pin::Pin;
@@ -13,7 +13,8 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 use wit_futures_wasmtime::future::{GuestFuture, from_future};
 use wit_futures_wasmtime::stream::{
-    GuestStream, ReadOutcome, from_async_read, from_iter, from_stream, pipe_to_sink, pipe_to_write,
+    GuestStream, PipeError, ReadOutcome, from_async_read, from_iter, from_stream, pipe_to_sink,
+    pipe_to_write,
 };
 
 const GUEST: &str = "guest-host-peer";
@@ -449,7 +450,7 @@ async fn pipe_to_sink_delivers_every_item_with_the_sinks_backpressure() {
                 .unwrap()
                 .await
                 .unwrap();
-            (got, sent.unwrap(), taken)
+            (got, sent.unwrap().1, taken)
         })
         .await;
     g.assert_nothing_open().await;
@@ -460,10 +461,11 @@ async fn pipe_to_sink_delivers_every_item_with_the_sinks_backpressure() {
     assert_eq!((sent, taken), (2000, 2000));
 }
 
-/// The sink fails (its receiver is dropped): the pipe resolves to the error, and the
-/// guest's next write sees the reader gone; nothing traps.
+/// The sink fails (its receiver is dropped): the pipe resolves to the error with the sink
+/// and how many items it took, and the guest's next write sees the reader gone; nothing
+/// traps.
 #[tokio::test]
-async fn pipe_to_sink_failing_hangs_up_on_the_guest() {
+async fn pipe_to_sink_failing_hangs_up_on_the_guest_and_gives_back_the_sink() {
     let mut g = Guest::new(GUEST).await;
     let write =
         g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
@@ -494,8 +496,13 @@ async fn pipe_to_sink_failing_hangs_up_on_the_guest() {
         got,
         (0..55).map(|i| format!("item {i}")).collect::<Vec<_>>()
     );
-    assert!(outcome.is_err(), "{outcome:?}");
     assert!(taken < 100_000, "the guest wrote on: {taken}");
+    // The error carries the sink back and how far it got: what the guest saw taken.
+    let error = outcome.unwrap_err();
+    assert!(error.error().unwrap().is_disconnected(), "{error:?}");
+    assert_eq!(error.taken(), u64::from(taken));
+    let sink = error.into_end().expect("the sink comes back");
+    assert!(sink.is_closed());
 }
 
 /// A hashing `AsyncWrite` that can fail after some bytes.
@@ -543,7 +550,10 @@ async fn bytes_to_writer(
     len: u64,
     per_write: u32,
     fail_after: Option<u64>,
-) -> (std::io::Result<(HashWriter, u64)>, u64) {
+) -> (
+    Result<(HashWriter, u64), PipeError<HashWriter, std::io::Error>>,
+    u64,
+) {
     let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
     let outcome = g
         .run(async |a| {
@@ -583,15 +593,21 @@ async fn pipe_to_write_moves_100_mib_byte_exact_and_closes_the_writer() {
     assert!(writer.closed);
 }
 
-/// The writer fails: the pipe resolves to the error, the guest sees the reader gone after
-/// exactly the bytes the writer took.
+/// The writer fails: the pipe resolves to the error with the writer back and the count of
+/// bytes it took, which is exactly what the guest saw taken before the reader was gone.
 #[tokio::test]
-async fn pipe_to_write_failing_hangs_up_after_what_the_writer_took() {
+async fn pipe_to_write_failing_gives_back_the_writer_and_how_far_it_got() {
     let mut g = Guest::new(GUEST).await;
     let (piped, taken) = bytes_to_writer(&mut g, 1 << 20, 4096, Some(200_000)).await;
-    assert_eq!(piped.unwrap_err().to_string(), "out of space");
+    let error = piped.unwrap_err();
+    assert_eq!(error.error().unwrap().to_string(), "out of space");
     // The writer took whole guest writes of 4,096 bytes until it failed.
     assert!((200_000..200_000 + 4096).contains(&taken), "{taken}");
+    assert_eq!(error.taken(), taken);
+    let writer = error.into_end().expect("the writer comes back");
+    assert_eq!(writer.written, taken);
+    assert_eq!(writer.hash, pattern_hash(taken));
+    assert!(!writer.closed);
 }
 
 /// A guest future's value, and its default when the guest drops the writer unwritten.
@@ -632,7 +648,7 @@ async fn pipe_to_sink_composes_with_sink_combinators() {
                 .with(|store| pipe_to_sink(store, s, Box::pin(lengths)))
                 .unwrap();
             let (got, sent) = futures::join!(rx.collect::<Vec<usize>>(), piped);
-            assert_eq!(sent.unwrap(), 100);
+            assert_eq!(sent.unwrap().1, 100);
             let taken = a
                 .with(|store| GuestFuture::new(store, taken))
                 .unwrap()
@@ -766,4 +782,78 @@ async fn pipe_to_write_dropped_while_the_writer_stalls_hangs_up_on_the_guest() {
         .await;
     g.assert_nothing_open().await;
     assert_eq!(taken, 0);
+}
+
+/// An `AsyncWrite` that records what reaches it (behind a `BufWriter` in the tests).
+struct Recorder(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl futures::io::AsyncWrite for Recorder {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A guest writes a request and waits for the reply with its stream open; the host pipes
+/// the stream into a buffering writer (`BufWriter`) and replies once the request reached
+/// the writer underneath: each guest write is flushed through, so the two never wait on
+/// each other.
+#[tokio::test]
+async fn pipe_to_write_flushes_each_guest_write_so_a_guest_awaiting_a_reply_is_answered() {
+    let mut g = Guest::new(GUEST).await;
+    let ask = g.func::<(Vec<u8>, FutureReader<String>), ((StreamReader<u8>, FutureReader<String>),)>(
+        "ask",
+    );
+    let request = b"GET /answer\n".to_vec();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (answer, written) = g
+        .run(async |a| {
+            let (reply_tx, reply_rx) = futures::channel::oneshot::channel::<String>();
+            let reply = a
+                .with(|store| from_future(store, reply_rx.map(|r| r.unwrap_or_default())))
+                .unwrap();
+            let ((s, answer),) = ask
+                .call_concurrent(a, (request.clone(), reply))
+                .await
+                .unwrap();
+            let writer = futures::io::BufWriter::new(Recorder(seen.clone()));
+            let piped = a.with(|store| pipe_to_write(store, s, writer)).unwrap();
+            let replying = async {
+                let arrived = tokio::time::timeout(Duration::from_secs(20), async {
+                    while seen.lock().unwrap().len() < request.len() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                })
+                .await;
+                assert!(
+                    arrived.is_ok(),
+                    "the guest's request never reached the writer under the BufWriter"
+                );
+                reply_tx.send("42".to_string()).unwrap();
+            };
+            let ((), piped) = futures::join!(replying, piped);
+            let answer = a
+                .with(|store| GuestFuture::new(store, answer))
+                .unwrap()
+                .await
+                .unwrap();
+            (answer, piped.map(|(_, written)| written))
+        })
+        .await;
+    g.assert_nothing_open().await;
+    assert_eq!(answer, "42");
+    assert_eq!(written.unwrap(), request.len() as u64);
+    assert_eq!(*seen.lock().unwrap(), request);
 }

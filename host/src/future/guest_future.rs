@@ -8,6 +8,8 @@ use futures_core::future::FusedFuture;
 use wasmtime::component::{FutureConsumer, FutureReader, Lift, Source};
 use wasmtime::{AsContextMut, StoreContextMut};
 
+use crate::fused_receiver::FusedReceiver;
+
 /// A guest's `future<T>` as a [`Future`] of its value, on the host.
 ///
 /// Made by [`GuestFuture::new`]. Resolves to the value the guest writes (a wit-bindgen
@@ -32,8 +34,7 @@ use wasmtime::{AsContextMut, StoreContextMut};
 /// ```
 #[must_use = "futures do nothing unless polled; dropping one drops the guest's value"]
 pub struct GuestFuture<T> {
-    rx: oneshot::Receiver<T>,
-    done: bool,
+    rx: FusedReceiver<T>,
 }
 
 /// Error of a [`GuestFuture`]: the store went away before the guest's value arrived.
@@ -60,7 +61,9 @@ impl<T: Lift + Send + Sync + 'static> GuestFuture<T> {
     ) -> wasmtime::Result<Self> {
         let (tx, rx) = oneshot::channel();
         reader.pipe(store, Deliver(Some(tx)))?;
-        Ok(Self { rx, done: false })
+        Ok(Self {
+            rx: FusedReceiver::new(rx),
+        })
     }
 }
 
@@ -68,18 +71,13 @@ impl<T> Future for GuestFuture<T> {
     type Output = Result<T, GuestGone>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if self.done {
-            return Poll::Pending;
-        }
-        let value = core::task::ready!(Pin::new(&mut self.rx).poll(cx));
-        self.done = true;
-        Poll::Ready(value.map_err(|_| GuestGone))
+        self.rx.poll(cx).map(|value| value.map_err(|_| GuestGone))
     }
 }
 
 impl<T> FusedFuture for GuestFuture<T> {
     fn is_terminated(&self) -> bool {
-        self.done
+        self.rx.is_terminated()
     }
 }
 
@@ -88,7 +86,7 @@ impl<T> Unpin for GuestFuture<T> {}
 impl<T> fmt::Debug for GuestFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuestFuture")
-            .field("done", &self.done)
+            .field("done", &self.rx.is_terminated())
             .finish()
     }
 }

@@ -11,6 +11,7 @@ use wasmtime::component::{Destination, StreamProducer, StreamReader, StreamResul
 use wasmtime::{AsContextMut, StoreContextMut};
 
 use super::HOST_READ_BYTES;
+use crate::fused_receiver::FusedReceiver;
 
 /// A `stream<u8>` for the guest whose bytes are read from `reader`, and a future of how
 /// that ended: see [`FromAsyncRead`].
@@ -75,7 +76,12 @@ impl<R> FromAsyncRead<R> {
             total: 0,
             done: Some(tx),
         };
-        (producer, ReadDone { rx, done: false })
+        (
+            producer,
+            ReadDone {
+                rx: FusedReceiver::new(rx),
+            },
+        )
     }
 
     fn finish(&mut self, outcome: ReadOutcome) {
@@ -180,34 +186,30 @@ pub enum ReadOutcome {
 /// in the transfer.
 #[must_use = "a ReadDone reports I/O errors; dropping it ignores them"]
 pub struct ReadDone {
-    rx: oneshot::Receiver<ReadOutcome>,
-    done: bool,
+    rx: FusedReceiver<ReadOutcome>,
 }
 
 impl Future for ReadDone {
     type Output = ReadOutcome;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ReadOutcome> {
-        if self.done {
-            return Poll::Pending;
-        }
-        let outcome = core::task::ready!(Pin::new(&mut self.rx).poll(cx));
-        self.done = true;
         // The producer always reports before it goes away.
-        Poll::Ready(outcome.unwrap_or(ReadOutcome::GuestLeft(0)))
+        self.rx
+            .poll(cx)
+            .map(|outcome| outcome.unwrap_or(ReadOutcome::GuestLeft(0)))
     }
 }
 
 impl FusedFuture for ReadDone {
     fn is_terminated(&self) -> bool {
-        self.done
+        self.rx.is_terminated()
     }
 }
 
 impl fmt::Debug for ReadDone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadDone")
-            .field("done", &self.done)
+            .field("done", &self.rx.is_terminated())
             .finish()
     }
 }

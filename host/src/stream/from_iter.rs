@@ -44,8 +44,9 @@ where
 /// Any [`Iterator`] as the producer of a component-model `stream<T>`.
 ///
 /// Made by [`from_iter`] (or passed to wasmtime's `StreamReader::new` directly). Each read
-/// of the guest takes at most as many items as the guest asked for from the iterator, in
-/// one `extend` (so ranges, `vec::IntoIter` and other exact-size iterators fill the batch
+/// of the guest takes at most as many items as the guest asked for (and at most
+/// [`HOST_READ_BATCH`](super::HOST_READ_BATCH): a larger read gets that many and reads
+/// again) from the iterator, in one `extend` (so ranges, `vec::IntoIter` and other exact-size iterators fill the batch
 /// at the speed of a copy); nothing is taken ahead of the guest's reads. The `stream<T>`
 /// ends when the iterator does. When the guest drops its reader, wasmtime drops this
 /// producer and the iterator with it.
@@ -89,7 +90,9 @@ where
         let room = match destination.remaining(&mut store) {
             // Asked whether the stream is ready: it is (or ends); the next read will tell.
             Some(0) => return Poll::Ready(Ok(StreamResult::Completed)),
-            Some(room) => room,
+            // The guest's read size does not size the host's buffer: a larger read gets a
+            // batch and reads again for the rest.
+            Some(room) => room.min(HOST_READ_BATCH),
             None => HOST_READ_BATCH,
         };
         let batch: Vec<I::Item> = iter.by_ref().take(room).collect();

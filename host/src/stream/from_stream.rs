@@ -43,9 +43,10 @@ pin_project! {
     /// Any [`Stream`] as the producer of a component-model `stream<T>`.
     ///
     /// Made by [`from_stream`] (or passed to wasmtime's `StreamReader::new` directly). Each
-    /// read of the guest polls `stream` for at most as many items as the guest asked for,
-    /// and takes only those that are ready (waiting only if none is), so the guest's reads
-    /// are the backpressure: nothing is read ahead. The stream ends the `stream<T>` when it
+    /// read of the guest polls `stream` for at most as many items as the guest asked for
+    /// (and at most [`HOST_READ_BATCH`]: a larger read gets that many and reads again), and
+    /// takes only those that are ready (waiting only if none is), so the guest's reads are
+    /// the backpressure: nothing is read ahead. The stream ends the `stream<T>` when it
     /// ends. When the guest drops its reader, wasmtime drops this producer and `stream`
     /// with it.
     ///
@@ -84,7 +85,9 @@ where
         let room = match destination.remaining(&mut store) {
             // Asked whether the stream is ready: it may be; the next read will tell.
             Some(0) => return Poll::Ready(Ok(StreamResult::Completed)),
-            Some(room) => room,
+            // The guest's read size does not size the host's buffer: a larger read gets a
+            // batch and reads again for the rest.
+            Some(room) => room.min(HOST_READ_BATCH),
             None => HOST_READ_BATCH,
         };
         let (ready, _) = stream.size_hint();

@@ -9,11 +9,14 @@ use futures_core::stream::{FusedStream, Stream};
 use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
 
+use super::HOST_READ_BATCH;
+
 /// A guest's `stream<T>` as a [`Stream`] of its items, on the host.
 ///
 /// Made by [`GuestStream::new`], which pipes the guest's stream into it. Each guest write
-/// is taken whole (one batch) once the previous batch was handed over, so at most two
-/// batches are on the host: the guest's writes wait while the Rust side does not read
+/// is taken as one batch (at most [`HOST_READ_BATCH`](super::HOST_READ_BATCH) items; a
+/// larger write is taken in several) once the previous batch was handed over, so at most
+/// two batches are on the host: the guest's writes wait while the Rust side does not read
 /// (backpressure). Ends when the guest drops its writer; [`FusedStream`], `Unpin`, `Send`.
 ///
 /// Dropping it (or [`close`](Self::close)) hangs up: the guest's write in progress, or its
@@ -232,7 +235,9 @@ where
         if offered == 0 {
             return Poll::Ready(Ok(StreamResult::Completed));
         }
-        let mut batch = Vec::with_capacity(offered);
+        // The guest's write size does not size the host's buffer: a larger write hands over
+        // a batch and is asked again for the rest.
+        let mut batch = Vec::with_capacity(offered.min(HOST_READ_BATCH));
         source.read(&mut store, &mut batch)?;
         slot.batch = Some(batch);
         if let Some(stream) = slot.stream.take() {

@@ -6,6 +6,7 @@ mod from_iter;
 mod from_stream;
 mod guest_stream;
 mod pipe;
+mod pipe_error;
 mod sink_pipe;
 mod write_pipe;
 
@@ -13,10 +14,13 @@ pub use self::from_async_read::{FromAsyncRead, ReadDone, ReadOutcome, from_async
 pub use self::from_iter::{FromIter, from_iter};
 pub use self::from_stream::{FromStream, from_stream};
 pub use self::guest_stream::GuestStream;
+pub use self::pipe_error::PipeError;
 pub use self::sink_pipe::{SinkPipe, pipe_to_sink};
 pub use self::write_pipe::{WritePipe, pipe_to_write};
 
-/// Items one read of a host reader (not a guest) takes at most.
+/// Items in one batch on the host, at most: what one read of a host reader takes, and what
+/// the host buffers for one guest read or write, whatever its size (a larger one is served
+/// in several batches), so a guest cannot make the host allocate by asking for more.
 pub const HOST_READ_BATCH: usize = 4096;
 
 /// Bytes one read of a host reader (not a guest) takes at most.

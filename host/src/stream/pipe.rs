@@ -1,6 +1,7 @@
 //! The machine under [`SinkPipe`](super::SinkPipe) and [`WritePipe`](super::WritePipe):
 //! the Rust end (a sink or a writer) lives in the store's consumer while the guest writes,
-//! and comes back to the pipe's future, to be closed, when the guest closes its stream.
+//! and comes back to the pipe's future, to be closed, when the guest closes its stream, or
+//! with the error when it fails.
 
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -8,9 +9,15 @@ use core::task::{Context, Poll};
 use futures_channel::oneshot;
 use wasmtime::component::StreamResult;
 
-/// What the consumer hands the pipe's future: the end and how many items it took, or the
-/// end's error.
-type Handoff<E, Err> = Result<(E, u64), Err>;
+use super::PipeError;
+
+/// What the consumer hands the pipe's future: the end and how many items it took, and the
+/// end's error if it failed.
+pub(super) struct Handoff<E, Err> {
+    end: E,
+    taken: u64,
+    error: Option<Err>,
+}
 
 /// A pipe's two halves: the consumer's hold on `end`, and the future's side.
 pub(super) fn pipe<E, Err>(end: E) -> (EndInStore<E, Err>, PipeOutcome<E, Err>) {
@@ -26,7 +33,7 @@ pub(super) fn pipe<E, Err>(end: E) -> (EndInStore<E, Err>, PipeOutcome<E, Err>) 
 /// The consumer's hold on the end. Dropped with the consumer (the guest closed its stream,
 /// or the store went away: wasmtime does not tell the two apart), it hands the end back.
 pub(super) struct EndInStore<E, Err> {
-    /// `None` once it failed.
+    /// `None` once it failed (and went back with the error).
     end: Option<E>,
     taken: u64,
     report: Option<oneshot::Sender<Handoff<E, Err>>>,
@@ -43,11 +50,14 @@ impl<E, Err> EndInStore<E, Err> {
         self.taken += n;
     }
 
-    /// Reports `error` to the future and hangs up on the guest.
+    /// Hands `error` and the end to the future and hangs up on the guest.
     pub(super) fn fail(&mut self, error: Err) -> Poll<wasmtime::Result<StreamResult>> {
-        self.end = None;
-        if let Some(report) = self.report.take() {
-            let _ = report.send(Err(error));
+        if let (Some(end), Some(report)) = (self.end.take(), self.report.take()) {
+            let _ = report.send(Handoff {
+                end,
+                taken: self.taken,
+                error: Some(error),
+            });
         }
         Poll::Ready(Ok(StreamResult::Dropped))
     }
@@ -81,7 +91,11 @@ impl<E, Err> EndInStore<E, Err> {
 impl<E, Err> Drop for EndInStore<E, Err> {
     fn drop(&mut self) {
         if let (Some(end), Some(report)) = (self.end.take(), self.report.take()) {
-            let _ = report.send(Ok((end, self.taken)));
+            let _ = report.send(Handoff {
+                end,
+                taken: self.taken,
+                error: None,
+            });
         }
     }
 }
@@ -96,33 +110,48 @@ pub(super) enum PipeOutcome<E, Err> {
 }
 
 impl<E: Unpin, Err> PipeOutcome<E, Err> {
-    /// Polls for the end and how many items it took, closed with `close`, or the error;
-    /// `None` if the consumer went away without a report (which it does not do: it reports
-    /// whenever it is dropped).
+    /// Polls for the end and how many items it took, once closed with `close`, or the
+    /// error with the end.
     pub(super) fn poll(
         &mut self,
         cx: &mut Context<'_>,
         mut close: impl FnMut(Pin<&mut E>, &mut Context<'_>) -> Poll<Result<(), Err>>,
-    ) -> Poll<Option<Handoff<E, Err>>> {
+    ) -> Poll<Result<(E, u64), PipeError<E, Err>>> {
         loop {
             match self {
-                Self::Piping(rx) => match core::task::ready!(Pin::new(rx).poll(cx)) {
-                    Ok(Ok((end, taken))) => *self = Self::Closing(end, taken),
-                    Ok(Err(e)) => {
-                        *self = Self::Done;
-                        return Poll::Ready(Some(Err(e)));
+                Self::Piping(rx) => {
+                    let handoff = core::task::ready!(Pin::new(rx).poll(cx));
+                    match handoff {
+                        Ok(Handoff {
+                            end,
+                            taken,
+                            error: None,
+                        }) => *self = Self::Closing(end, taken),
+                        Ok(Handoff {
+                            end,
+                            taken,
+                            error: Some(error),
+                        }) => {
+                            *self = Self::Done;
+                            return Poll::Ready(Err(PipeError::failed(error, end, taken)));
+                        }
+                        // The consumer always reports when dropped; should a store drop it
+                        // without running its drop, say so rather than wait forever.
+                        Err(oneshot::Canceled) => {
+                            *self = Self::Done;
+                            return Poll::Ready(Err(PipeError::vanished()));
+                        }
                     }
-                    Err(oneshot::Canceled) => {
-                        *self = Self::Done;
-                        return Poll::Ready(None);
-                    }
-                },
+                }
                 Self::Closing(end, _) => {
                     let closed = core::task::ready!(close(Pin::new(end), cx));
                     let Self::Closing(end, taken) = core::mem::replace(self, Self::Done) else {
                         unreachable!("matched above")
                     };
-                    return Poll::Ready(Some(closed.map(|()| (end, taken))));
+                    return Poll::Ready(match closed {
+                        Ok(()) => Ok((end, taken)),
+                        Err(error) => Err(PipeError::failed(error, end, taken)),
+                    });
                 }
                 Self::Done => return Poll::Pending,
             }

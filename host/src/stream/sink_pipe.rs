@@ -9,10 +9,12 @@ use futures_sink::Sink;
 use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
 
+use super::PipeError;
 use super::pipe::{EndInStore, PipeOutcome, pipe};
 
 /// Pipes the guest's stream `reader` into `sink`; the returned future resolves once the
-/// guest closed its stream and the sink was closed too: see [`SinkPipe`].
+/// guest closed its stream and the sink was closed too (to the sink and the number of items
+/// it took), or once the sink failed: see [`SinkPipe`].
 ///
 /// # Errors
 ///
@@ -26,7 +28,7 @@ use super::pipe::{EndInStore, PipeOutcome, pipe};
 /// let (tx, mut rx) = futures::channel::mpsc::channel::<String>(16);
 /// let piped = accessor.with(|store| pipe_to_sink(store, reader, tx))?;
 /// // ... run the store's event loop; read `rx` ...
-/// let items = piped.await?;
+/// let (_tx, items) = piped.await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -55,7 +57,8 @@ where
     })
 }
 
-/// Future of [`pipe_to_sink`]: the number of items the sink took, or the sink's error.
+/// Future of [`pipe_to_sink`]: the sink back with the number of items it took, or a
+/// [`PipeError`] with the sink's error, the sink and how many items it took.
 ///
 /// Items are handed to the sink one by one, each after the sink's `poll_ready`, so the
 /// sink's backpressure holds the guest's writes, and a guest write completes once the sink
@@ -65,9 +68,10 @@ where
 /// then this resolves. An item given to the sink belongs to the sink (futures' `Sink` gives
 /// none back).
 ///
-/// If the sink fails, the guest's write in progress ends with the reader gone (having
-/// handed over the items the sink took, and the one it refused) and this resolves to the
-/// error. Dropping the future hangs up as well: a guest write in progress (even one waiting
+/// If the sink fails (or fails to close), the guest's write in progress ends with the
+/// reader gone (having handed over the items the sink took, and the one it refused) and
+/// this resolves to a [`PipeError`] that holds the error, the sink and how many items it
+/// took. Dropping the future hangs up as well: a guest write in progress (even one waiting
 /// for the sink) sees the reader gone; with none in progress, the guest's next write does,
 /// and the sink is dropped then. Fused; `Unpin`.
 ///
@@ -85,12 +89,10 @@ impl<Si, T> Future for SinkPipe<Si, T>
 where
     Si: Sink<T> + Unpin,
 {
-    type Output = Result<u64, Si::Error>;
+    type Output = Result<(Si, u64), PipeError<Si, Si::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.outcome
-            .poll(cx, |sink, cx| sink.poll_close(cx))
-            .map(|outcome| outcome.map_or(Ok(0), |result| result.map(|(_sink, sent)| sent)))
+        self.outcome.poll(cx, |sink, cx| sink.poll_close(cx))
     }
 }
 

@@ -9,11 +9,13 @@ use futures_io::AsyncWrite;
 use wasmtime::component::{Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
 
+use super::PipeError;
 use super::pipe::{EndInStore, PipeOutcome, pipe};
 
 /// Pipes the guest's byte stream `reader` into `writer`, writing straight from the guest's
-/// buffer; the returned future resolves once the guest closed its stream and `writer` was
-/// closed: see [`WritePipe`].
+/// buffer and flushing after each guest write; the returned future resolves once the guest
+/// closed its stream and `writer` was closed (to the writer and the bytes it took), or once
+/// writing failed: see [`WritePipe`].
 ///
 /// # Errors
 ///
@@ -26,7 +28,7 @@ use super::pipe::{EndInStore, PipeOutcome, pipe};
 /// # async fn example<D: Send + 'static>(accessor: &wasmtime::component::Accessor<D>, reader: wasmtime::component::StreamReader<u8>) -> wasmtime::Result<()> {
 /// let piped = accessor.with(|store| pipe_to_write(store, reader, Vec::new()))?;
 /// // ... run the store's event loop ...
-/// let (bytes, written) = piped.await?;
+/// let (bytes, written) = piped.await?; // a PipeError converts into an io::Error
 /// # Ok(())
 /// # }
 /// ```
@@ -40,23 +42,33 @@ where
     D: 'static,
 {
     let (held, outcome) = pipe(writer);
-    reader.pipe(store, IntoWrite { held })?;
+    reader.pipe(
+        store,
+        IntoWrite {
+            held,
+            flushing: false,
+        },
+    )?;
     Ok(WritePipe { outcome })
 }
 
-/// Future of [`pipe_to_write`]: the writer back and the bytes it took, or the I/O error.
+/// Future of [`pipe_to_write`]: the writer back with the bytes it took, or a
+/// [`PipeError`] with the I/O error, the writer and the bytes it took.
 ///
-/// Each guest write is written to the writer straight from the guest's buffer; the guest's
-/// write completes with what the writer took, so the writer's backpressure holds the guest.
-/// (Taken means accepted by `poll_write`: a buffering writer may hold the bytes until it is
-/// flushed or closed; `poll_close` flushes them at the end.)
-/// (A zero-length guest write completes at once: an `AsyncWrite` cannot say whether it has
-/// room.) When the guest drops its writer, or the store goes away (wasmtime does not tell
-/// the two apart), the writer is closed, then this resolves. If writing fails, or the
+/// Each guest write is written to the writer straight from the guest's buffer, then the
+/// writer is flushed; the guest's write completes with what the writer took once the flush
+/// did, so the writer's backpressure holds the guest, and a guest that waits for an answer
+/// to what it wrote is not left with its bytes in a buffer (a `BufWriter`, a TLS stream, a
+/// compressor). (A write the guest cancels completes at once with what the writer took; the
+/// flush then goes on at the next write or when the writer is closed. A zero-length guest
+/// write completes at once: an `AsyncWrite` cannot say whether it has room.) When the guest
+/// drops its writer, or the store goes away (wasmtime does not tell the two apart), the
+/// writer is closed, then this resolves. If writing, flushing or closing fails, or the
 /// writer claims to have written more than it was given, the guest's write in progress ends
-/// with the reader gone and this resolves to the error. Dropping the future hangs up as well: a guest
-/// write in progress (even one waiting for the writer) sees the reader gone; with none in
-/// progress, the guest's next write does, and the writer is dropped then. Fused; `Unpin`.
+/// with the reader gone and this resolves to the error, with the writer, so a caller can
+/// recover it or go on. Dropping the future hangs up as well: a guest write in progress
+/// (even one waiting for the writer) sees the reader gone; with none in progress, the
+/// guest's next write does, and the writer is dropped then. Fused; `Unpin`.
 ///
 /// # Cancel safety
 ///
@@ -68,14 +80,10 @@ pub struct WritePipe<W> {
 }
 
 impl<W: AsyncWrite + Unpin> Future for WritePipe<W> {
-    type Output = io::Result<(W, u64)>;
+    type Output = Result<(W, u64), PipeError<W, io::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.outcome
-            .poll(cx, |writer, cx| writer.poll_close(cx))
-            .map(|outcome| {
-                outcome.unwrap_or_else(|| Err(io::Error::other("the pipe ended without a report")))
-            })
+        self.outcome.poll(cx, |writer, cx| writer.poll_close(cx))
     }
 }
 
@@ -95,9 +103,13 @@ impl<W> fmt::Debug for WritePipe<W> {
     }
 }
 
-/// The consumer in the store: writes each guest write straight from the guest's buffer.
+/// The consumer in the store: writes each guest write straight from the guest's buffer,
+/// then flushes.
 struct IntoWrite<W> {
     held: EndInStore<W, io::Error>,
+    /// Bytes of the guest's write in progress (or of a cancelled one) were written, and the
+    /// writer is flushing them: the write completes once the flush does.
+    flushing: bool,
 }
 
 impl<D, W> StreamConsumer<D> for IntoWrite<W>
@@ -113,19 +125,43 @@ where
         source: Source<'_, u8>,
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
-        let held = &mut self.get_mut().held;
+        let me = self.get_mut();
+        let held = &mut me.held;
         if held.hung_up(cx) {
             // The WritePipe was dropped: hang up.
             return Poll::Ready(Ok(StreamResult::Dropped));
         }
-        let Some(writer) = held.end() else {
-            return Poll::Ready(Ok(StreamResult::Dropped));
-        };
         let mut direct = source.as_direct(store);
-        if direct.remaining().is_empty() {
-            return Poll::Ready(Ok(StreamResult::Completed));
-        }
+        // Whether this write's bytes went to the writer (in this poll or an earlier one).
+        let mut wrote = false;
         loop {
+            let Some(writer) = held.end() else {
+                return Poll::Ready(Ok(StreamResult::Dropped));
+            };
+            if me.flushing {
+                // The write completes once the writer has sent on what it took.
+                match Pin::new(&mut *writer).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => me.flushing = false,
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Poll::Ready(Err(e)) => return held.fail(e),
+                    // Cancelling: the bytes are the writer's; the flush goes on at the next
+                    // write or when the writer is closed.
+                    Poll::Pending if finish && wrote => {
+                        return Poll::Ready(Ok(StreamResult::Completed));
+                    }
+                    // (`hung_up` above registered for the pipe future's drop.)
+                    Poll::Pending => return held.wait(cx, finish),
+                }
+                if wrote {
+                    return Poll::Ready(Ok(StreamResult::Completed));
+                }
+                // That was the flush of an earlier, cancelled write: now this one.
+                continue;
+            }
+            if direct.remaining().is_empty() {
+                // A zero-length write, or one re-polled after its bytes were flushed.
+                return Poll::Ready(Ok(StreamResult::Completed));
+            }
             match Pin::new(&mut *writer).poll_write(cx, direct.remaining()) {
                 Poll::Ready(Ok(0)) => {
                     return held.fail(io::Error::from(io::ErrorKind::WriteZero));
@@ -139,9 +175,10 @@ where
                 Poll::Ready(Ok(n)) => {
                     direct.mark_read(n);
                     held.took(n as u64);
-                    return Poll::Ready(Ok(StreamResult::Completed));
+                    me.flushing = true;
+                    wrote = true;
                 }
-                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return held.fail(e),
                 Poll::Pending => return held.wait(cx, finish),
             }

@@ -190,4 +190,22 @@ impl Guest for Component {
         });
         rx
     }
+
+    async fn ask(
+        request: Vec<u8>,
+        reply: FutureReader<String>,
+    ) -> (StreamReader<u8>, FutureReader<String>) {
+        let (mut tx, rx) = wit_stream::new();
+        let (answer_tx, answer_rx) = wit_future::new(|| String::from("none"));
+        wit_bindgen::spawn_local(async move {
+            let answer = if tx.write_all(request).await.is_empty() {
+                reply.await
+            } else {
+                String::from("reader gone")
+            };
+            drop(tx);
+            let _ = answer_tx.write(answer).await;
+        });
+        (rx, answer_rx)
+    }
 }
