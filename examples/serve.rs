@@ -1,5 +1,5 @@
 //! `cargo run --example serve [port]`: serves the wasi:http example component
-//! (`examples/http-lines`) on 127.0.0.1 (port 8080 unless given) with wasmtime 48 and
+//! (`examples/http-lines`) on 127.0.0.1 (port 8080 unless given) with wasmtime 50 and
 //! wasmtime-wasi-http's WASI 0.3 support behind hyper, one instance per request, and prints
 //! what each request did. Try it with:
 //!

@@ -108,6 +108,9 @@ pub mod task;
 #[cfg(feature = "wasi-http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wasi-http")))]
 pub mod wasi_http;
+#[cfg(feature = "wasi-sockets")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wasi-sockets")))]
+pub mod wasi_sockets;
 
 pub use self::park::{Park, Parked};
 

@@ -12,8 +12,8 @@ use core::ops::{Deref, DerefMut};
 /// with an operation still in flight ties the earlier call to it: that call cannot finish,
 /// so the instance never goes idle (every value still arrives). wit-bindgen 0.63 does move
 /// an operation polled from a later task over to that task, but the earlier task is then
-/// left waiting on nothing, and if the operation's event is already on its way, wasmtime 48
-/// panics ("BUG: delivering non-present event"). No public, safe wit-bindgen API tells which
+/// left waiting on nothing, and if the operation's event is already on its way, wasmtime 48 to 50
+/// panic ("BUG: delivering non-present event"; 51 keeps waiting instead). No public, safe wit-bindgen API tells which
 /// task is running, so the adapters cannot do this for you: **park an adapter before the
 /// call that polled it returns**, with [`park`](Park::park), or with the guard from
 /// [`park_on_drop`](Park::park_on_drop), which also parks when the call is cancelled (a

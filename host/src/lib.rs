@@ -1,5 +1,5 @@
 //! futures-rs adapters for the host side of the WebAssembly component model's `future<T>`
-//! and `stream<T>`, in [wasmtime] 48: the same front door that `wit-futures` gives guests,
+//! and `stream<T>`, in [wasmtime] 50: the same front door that `wit-futures` gives guests,
 //! for embedders.
 //!
 //! wasmtime hands a host the ends of a guest's futures and streams as its own

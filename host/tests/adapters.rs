@@ -497,10 +497,16 @@ async fn pipe_to_sink_failing_hangs_up_on_the_guest_and_gives_back_the_sink() {
         (0..55).map(|i| format!("item {i}")).collect::<Vec<_>>()
     );
     assert!(taken < 100_000, "the guest wrote on: {taken}");
-    // The error carries the sink back and how far it got: what the guest saw taken.
-    let error = outcome.unwrap_err();
+    // The error carries the sink back, how far it got and the rest of the batch it was
+    // given: together, exactly what the guest saw taken, in order.
+    let mut error = outcome.unwrap_err();
     assert!(error.error().unwrap().is_disconnected(), "{error:?}");
-    assert_eq!(error.taken(), u64::from(taken));
+    let unsent = error.take_unsent();
+    assert_eq!(error.taken() + unsent.len() as u64, u64::from(taken));
+    let expected: Vec<String> = (error.taken()..u64::from(taken))
+        .map(|i| format!("item {i}"))
+        .collect();
+    assert_eq!(unsent, expected);
     let sink = error.into_end().expect("the sink comes back");
     assert!(sink.is_closed());
 }
@@ -708,8 +714,9 @@ async fn guest_stream_ends_after_close_without_another_guest_write() {
 }
 
 /// The host drops a `SinkPipe` while the guest's write waits for room in the sink: the
-/// guest's write ends with the reader gone, and the sink holds exactly what the guest
-/// counted as taken.
+/// guest's write ends with the reader gone, having handed over the batch the pipe read (one
+/// write of 10); the sink holds the one item it had room for, in order, and the rest of
+/// the batch went with the pipe.
 #[tokio::test]
 async fn pipe_to_sink_dropped_while_the_sink_is_full_hangs_up_on_the_guest() {
     let mut g = Guest::new(GUEST).await;
@@ -736,9 +743,8 @@ async fn pipe_to_sink_dropped_while_the_sink_is_full_hangs_up_on_the_guest() {
         })
         .await;
     g.assert_nothing_open().await;
-    let expected: Vec<String> = (0..taken).map(|i| format!("item {i}")).collect();
-    assert_eq!(got, expected);
-    assert_eq!(taken, 1, "the sink had room for one item");
+    assert_eq!(got, ["item 0"], "the sink had room for one item");
+    assert_eq!(taken, 10, "the guest's write was read whole, then the pipe hung up");
 }
 
 /// A writer that never accepts a byte (and never wakes anyone).
@@ -856,4 +862,43 @@ async fn pipe_to_write_flushes_each_guest_write_so_a_guest_awaiting_a_reply_is_a
     assert_eq!(answer, "42");
     assert_eq!(written.unwrap(), request.len() as u64);
     assert_eq!(*seen.lock().unwrap(), request);
+}
+
+/// The guest cancels a write while the sink has no room: the write completes with the batch
+/// the pipe read, the pipe keeps what the sink did not take yet, and when the guest closes
+/// its stream the sink gets every one of them, in order, before it is closed.
+#[tokio::test]
+async fn pipe_to_sink_delivers_a_cancelled_writes_batch_before_closing() {
+    let mut g = Guest::new(GUEST).await;
+    let write = g.func::<(u32, u32), ((StreamReader<String>, FutureReader<u32>),)>(
+        "write-cancelled",
+    );
+    let (got, taken, piped) = g
+        .run(async |a| {
+            let ((s, taken),) = write.call_concurrent(a, (10, 20)).await.unwrap();
+            // Room for one item until the host reads.
+            let (tx, mut rx) = futures::channel::mpsc::channel(0);
+            let piped = a.with(|store| pipe_to_sink(store, s, tx)).unwrap();
+            let reading = async {
+                // Only once the guest has cancelled its write and closed the stream.
+                let taken = a
+                    .with(|store| GuestFuture::new(store, taken))
+                    .unwrap()
+                    .await
+                    .unwrap();
+                let mut got = Vec::new();
+                while got.len() < taken as usize {
+                    got.push(rx.next().await.unwrap());
+                }
+                (got, taken)
+            };
+            let ((got, taken), piped) = futures::join!(reading, piped);
+            (got, taken, piped.map(|(_, n)| n))
+        })
+        .await;
+    g.assert_nothing_open().await;
+    assert_eq!(taken, 10, "the cancelled write handed over the batch the pipe read");
+    let expected: Vec<String> = (0..10).map(|i| format!("item {i}")).collect();
+    assert_eq!(got, expected);
+    assert_eq!(piped.unwrap(), 10);
 }

@@ -1,5 +1,5 @@
 //! A caller component drops its call into a callee mid-flight: the callee's export task is
-//! cancelled (composed components; wasmtime 48 cannot cancel a call the host started).
+//! cancelled (composed components; wasmtime 50, like 48, cannot cancel a call the host started).
 
 use wit_futures_harness::Guest;
 use wit_futures_harness::wasmtime;

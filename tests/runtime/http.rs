@@ -1,5 +1,5 @@
 //! wasi:http end to end: `guest-http` (a handler built on `wasip3` + `wit_futures::wasi_http`)
-//! served by wasmtime-wasi-http 48 through hyper on 127.0.0.1, driven by hyper's client.
+//! served by wasmtime-wasi-http 50 through hyper on 127.0.0.1, driven by hyper's client.
 //! Every test also checks the server's log of each request: the store settled with nothing
 //! left open, and what the guest reported on stderr.
 

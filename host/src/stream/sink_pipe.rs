@@ -1,15 +1,15 @@
 use core::fmt;
 use core::future::Future;
-use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
+use std::vec;
 
 use futures_core::future::FusedFuture;
 use futures_sink::Sink;
 use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
 
-use super::PipeError;
+use super::{HOST_READ_BATCH, PipeError};
 use super::pipe::{EndInStore, PipeOutcome, pipe};
 
 /// Pipes the guest's stream `reader` into `sink`; the returned future resolves once the
@@ -49,31 +49,35 @@ where
         IntoSink {
             held,
             flushing: false,
+            took: false,
         },
     )?;
-    Ok(SinkPipe {
-        outcome,
-        _items: PhantomData,
-    })
+    Ok(SinkPipe { outcome })
 }
 
 /// Future of [`pipe_to_sink`]: the sink back with the number of items it took, or a
-/// [`PipeError`] with the sink's error, the sink and how many items it took.
+/// [`PipeError`] with the sink's error, the sink, how many items it took and those it did
+/// not.
 ///
-/// Items are handed to the sink one by one, each after the sink's `poll_ready`, so the
-/// sink's backpressure holds the guest's writes, and a guest write completes once the sink
-/// has flushed what it was given (a write the guest cancels completes at once; the flush
-/// then goes on at the next write or when the sink is closed). When the guest drops its
-/// writer, or the store goes away (wasmtime does not tell the two apart), the sink is closed,
-/// then this resolves. An item given to the sink belongs to the sink (futures' `Sink` gives
-/// none back).
+/// Each guest write is read in batches (up to [`HOST_READ_BATCH`] items, one wasmtime read
+/// each), and the batch is given to the sink item by item, each after the sink's
+/// `poll_ready`, so the sink's backpressure holds the guest: the guest's write completes
+/// only once every item of it is in the sink and the sink has flushed them (so a guest that
+/// waits for an answer to what it wrote is not left with its items in a buffer). A write
+/// the guest cancels while the sink has no room completes with the items read so far: the
+/// pipe keeps the rest of its batch and gives it to the sink at the guest's next write, or
+/// before closing the sink. When the guest drops its writer, or the store goes away
+/// (wasmtime does not tell the two apart), the sink gets what is held, is closed, then this
+/// resolves. An item given to the sink belongs to the sink (futures' `Sink` gives none
+/// back).
 ///
 /// If the sink fails (or fails to close), the guest's write in progress ends with the
-/// reader gone (having handed over the items the sink took, and the one it refused) and
-/// this resolves to a [`PipeError`] that holds the error, the sink and how many items it
-/// took. Dropping the future hangs up as well: a guest write in progress (even one waiting
-/// for the sink) sees the reader gone; with none in progress, the guest's next write does,
-/// and the sink is dropped then. Fused; `Unpin`.
+/// reader gone and this resolves to a [`PipeError`] that holds the error, the sink, how many
+/// items it took and the items read from the guest that it did not take (in order; the item
+/// the sink refused is the sink's). Dropping the future hangs up as well: a guest write in
+/// progress (even one waiting for the sink) sees the reader gone; with none in progress, the
+/// guest's next write does, and the sink and the items held for it are dropped then. Fused;
+/// `Unpin`.
 ///
 /// # Cancel safety
 ///
@@ -81,18 +85,20 @@ where
 /// only waits for the outcome (and closes the sink at the end). Dropping it hangs up.
 #[must_use = "futures do nothing unless polled; dropping a SinkPipe hangs up on the guest"]
 pub struct SinkPipe<Si: Sink<T>, T> {
-    outcome: PipeOutcome<Si, Si::Error>,
-    _items: PhantomData<fn(T)>,
+    outcome: PipeOutcome<Si, Si::Error, T>,
 }
 
 impl<Si, T> Future for SinkPipe<Si, T>
 where
     Si: Sink<T> + Unpin,
 {
-    type Output = Result<(Si, u64), PipeError<Si, Si::Error>>;
+    type Output = Result<(Si, u64), PipeError<Si, Si::Error, T>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.outcome.poll(cx, |sink, cx| sink.poll_close(cx))
+        self.outcome.poll(cx, |mut sink, held, taken, cx| {
+            core::task::ready!(deliver(&mut *sink, held, taken, cx))?;
+            sink.poll_close(cx)
+        })
     }
 }
 
@@ -115,12 +121,41 @@ impl<Si: Sink<T>, T> fmt::Debug for SinkPipe<Si, T> {
     }
 }
 
-/// The consumer in the store: hands each item to the sink once it has room.
+/// Gives the `held` items to `sink` while it has room: `Ready(Ok(()))` once all are in.
+fn deliver<Si: Sink<T> + Unpin, T>(
+    sink: &mut Si,
+    held: &mut vec::IntoIter<T>,
+    taken: &mut u64,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), Si::Error>> {
+    while held.len() > 0 {
+        core::task::ready!(Pin::new(&mut *sink).poll_ready(cx))?;
+        let item = held.next().expect("an item is held");
+        Pin::new(&mut *sink).start_send(item)?;
+        *taken += 1;
+    }
+    Poll::Ready(Ok(()))
+}
+
+/// The consumer in the store: reads each guest write in batches and gives them to the sink
+/// as it has room.
 struct IntoSink<Si: Sink<T>, T> {
-    held: EndInStore<Si, Si::Error>,
-    /// Items of the guest's write in progress were given to the sink, which is flushing
-    /// them: the write completes once the flush does.
+    held: EndInStore<Si, Si::Error, T>,
+    /// Items the sink was given since its last flush: the write completes once it flushed.
     flushing: bool,
+    /// The guest's write in progress handed over items (in this poll or an earlier one).
+    took: bool,
+}
+
+// Items are only moved, never pinned.
+impl<Si: Sink<T>, T> Unpin for IntoSink<Si, T> {}
+
+impl<Si: Sink<T>, T> IntoSink<Si, T> {
+    /// Ends the guest's write in progress with `result`.
+    fn done(&mut self, result: StreamResult) -> Poll<wasmtime::Result<StreamResult>> {
+        self.took = false;
+        Poll::Ready(Ok(result))
+    }
 }
 
 impl<D, T, Si> StreamConsumer<D> for IntoSink<Si, T>
@@ -139,64 +174,71 @@ where
         finish: bool,
     ) -> Poll<wasmtime::Result<StreamResult>> {
         let me = self.get_mut();
-        let held = &mut me.held;
-        if held.hung_up(cx) {
+        if me.held.hung_up(cx) {
             // The SinkPipe was dropped: hang up.
-            return Poll::Ready(Ok(StreamResult::Dropped));
+            return me.done(StreamResult::Dropped);
         }
-        let Some(sink) = held.end() else {
-            return Poll::Ready(Ok(StreamResult::Dropped));
-        };
-        if !me.flushing {
-            if source.remaining(&mut store) == 0 {
+        loop {
+            let Some((sink, held, taken)) = me.held.parts() else {
+                return me.done(StreamResult::Dropped);
+            };
+            // What is held first (the rest of this write's batch, or of a cancelled one).
+            match deliver(sink, held, taken, cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    me.took = false;
+                    return me.held.fail(e);
+                }
+                Poll::Pending => {
+                    let waited = me.held.wait(cx, finish, me.took);
+                    if waited.is_ready() {
+                        me.took = false;
+                    }
+                    return waited;
+                }
+            }
+            if me.flushing {
+                // The write completes once the sink has sent on what it was given.
+                match Pin::new(&mut *sink).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => me.flushing = false,
+                    Poll::Ready(Err(e)) => {
+                        me.took = false;
+                        return me.held.fail(e);
+                    }
+                    // Cancelling: the items are the sink's; the flush goes on at the next
+                    // write or when the sink is closed.
+                    Poll::Pending if finish && me.took => return me.done(StreamResult::Completed),
+                    // (`hung_up` above registered for the pipe future's drop.)
+                    Poll::Pending => {
+                        let waited = me.held.wait(cx, finish, false);
+                        if waited.is_ready() {
+                            me.took = false;
+                        }
+                        return waited;
+                    }
+                }
+            }
+            if me.took {
+                return me.done(StreamResult::Completed);
+            }
+            let offered = source.remaining(&mut store);
+            if offered == 0 {
                 // A zero-length write asks whether the next item would be taken.
                 return match Pin::new(&mut *sink).poll_ready(cx) {
-                    Poll::Ready(Ok(())) => Poll::Ready(Ok(StreamResult::Completed)),
-                    Poll::Ready(Err(e)) => held.fail(e),
-                    Poll::Pending => held.wait(cx, finish),
+                    Poll::Ready(Ok(())) => me.done(StreamResult::Completed),
+                    Poll::Ready(Err(e)) => me.held.fail(e),
+                    Poll::Pending => me.held.wait(cx, finish, false),
                 };
             }
-            let mut taken = 0;
-            while source.remaining(&mut store) > 0 {
-                // Room first: nothing is taken from the guest that the sink has no room for.
-                match Pin::new(&mut *sink).poll_ready(cx) {
-                    Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return held.fail(e),
-                    Poll::Pending => break,
-                }
-                let mut item = None;
-                source.read(&mut store, &mut item)?;
-                let Some(item) = item else {
-                    // wasmtime gave no item although it offered some: end rather than wait.
-                    held.took(taken);
-                    return Poll::Ready(Ok(StreamResult::Dropped));
-                };
-                if let Err(e) = Pin::new(&mut *sink).start_send(item) {
-                    return held.fail(e);
-                }
-                taken += 1;
+            let mut batch = Vec::with_capacity(offered.min(HOST_READ_BATCH));
+            source.read(&mut store, &mut batch)?;
+            if batch.is_empty() {
+                // wasmtime gave no item although it offered some: end rather than wait.
+                return me.done(StreamResult::Dropped);
             }
-            held.took(taken);
-            if taken == 0 {
-                return held.wait(cx, finish);
-            }
+            *held = batch.into_iter();
+            me.took = true;
             me.flushing = true;
         }
-        // The write completes once the sink has sent on what it was given, so that a guest
-        // waiting for an answer to what it wrote is not left with its items in a buffer.
-        let Some(sink) = held.end() else {
-            return Poll::Ready(Ok(StreamResult::Dropped));
-        };
-        match Pin::new(sink).poll_flush(cx) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(e)) => return held.fail(e),
-            // Cancelling: the items are the sink's; the flush goes on at the next write or
-            // when the sink is closed.
-            Poll::Pending if finish => {}
-            // (`hung_up` above registered for the pipe future's drop.)
-            Poll::Pending => return Poll::Pending,
-        }
-        me.flushing = false;
-        Poll::Ready(Ok(StreamResult::Completed))
     }
 }

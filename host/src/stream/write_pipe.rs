@@ -76,14 +76,15 @@ where
 /// only waits for the outcome (and closes the writer at the end). Dropping it hangs up.
 #[must_use = "futures do nothing unless polled; dropping a WritePipe hangs up on the guest"]
 pub struct WritePipe<W> {
-    outcome: PipeOutcome<W, io::Error>,
+    outcome: PipeOutcome<W, io::Error, u8>,
 }
 
 impl<W: AsyncWrite + Unpin> Future for WritePipe<W> {
     type Output = Result<(W, u64), PipeError<W, io::Error>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.outcome.poll(cx, |writer, cx| writer.poll_close(cx))
+        self.outcome
+            .poll(cx, |writer, _held, _taken, cx| writer.poll_close(cx))
     }
 }
 
@@ -106,7 +107,7 @@ impl<W> fmt::Debug for WritePipe<W> {
 /// The consumer in the store: writes each guest write straight from the guest's buffer,
 /// then flushes.
 struct IntoWrite<W> {
-    held: EndInStore<W, io::Error>,
+    held: EndInStore<W, io::Error, u8>,
     /// Bytes of the guest's write in progress (or of a cancelled one) were written, and the
     /// writer is flushing them: the write completes once the flush does.
     flushing: bool,
@@ -135,7 +136,7 @@ where
         // Whether this write's bytes went to the writer (in this poll or an earlier one).
         let mut wrote = false;
         loop {
-            let Some(writer) = held.end() else {
+            let Some((writer, _, taken)) = held.parts() else {
                 return Poll::Ready(Ok(StreamResult::Dropped));
             };
             if me.flushing {
@@ -150,7 +151,7 @@ where
                         return Poll::Ready(Ok(StreamResult::Completed));
                     }
                     // (`hung_up` above registered for the pipe future's drop.)
-                    Poll::Pending => return held.wait(cx, finish),
+                    Poll::Pending => return held.wait(cx, finish, false),
                 }
                 if wrote {
                     return Poll::Ready(Ok(StreamResult::Completed));
@@ -174,13 +175,13 @@ where
                 }
                 Poll::Ready(Ok(n)) => {
                     direct.mark_read(n);
-                    held.took(n as u64);
+                    *taken += n as u64;
                     me.flushing = true;
                     wrote = true;
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => return held.fail(e),
-                Poll::Pending => return held.wait(cx, finish),
+                Poll::Pending => return held.wait(cx, finish, false),
             }
         }
     }

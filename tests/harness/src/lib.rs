@@ -10,7 +10,7 @@ pub mod http;
 pub mod peer;
 mod runtime;
 
-pub use runtime::{Ctx, Guest, component_path};
+pub use runtime::{Ctx, Guest, component_path, loopback_only};
 pub use wasmtime;
 pub use wit_futures_wasmtime as host;
 pub use wasmtime::component::{Accessor, FutureReader, StreamReader};

@@ -8,6 +8,9 @@ use wasmtime::component::{
 };
 use wasmtime::component::{Component, Instance};
 use wasmtime::{Config, Engine, Store};
+use std::net::SocketAddr;
+
+use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// How long one `run` may take before the test fails as hung (wasmtime's `run_concurrent`
@@ -48,7 +51,9 @@ fn linker() -> &'static Linker<Ctx> {
     static LINKER: OnceLock<Linker<Ctx>> = OnceLock::new();
     LINKER.get_or_init(|| {
         let mut linker = Linker::new(engine());
+        // Rust's std imports WASI 0.2; wasi:sockets and the rest of WASI 0.3 come from p3.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi p2 linker");
+        wasmtime_wasi::p3::add_to_linker(&mut linker).expect("wasi p3 linker");
         linker
     })
 }
@@ -75,6 +80,27 @@ fn instance_pre(name: &str) -> InstancePre<Ctx> {
     .clone()
 }
 
+/// The guests' WASI: stdout and stderr inherited, TCP and name lookups allowed on loopback
+/// only (see [`loopback_only`]).
+pub(crate) fn wasi_ctx() -> WasiCtx {
+    WasiCtx::builder()
+        .inherit_stdout()
+        .inherit_stderr()
+        .allow_tcp(true)
+        .allow_udp(false)
+        .allow_ip_name_lookup(true)
+        .socket_addr_check(|addr, usage| Box::pin(async move { loopback_only(addr, usage) }))
+        .build()
+}
+
+/// The sockets policy of the test host and the examples' hosts: loopback addresses
+/// (127.0.0.0/8, ::1) only, plus the implicit bind of a `connect` on an unbound socket,
+/// which wasmtime checks as a bind of the unspecified address with port 0.
+pub fn loopback_only(addr: SocketAddr, usage: SocketAddrUse) -> bool {
+    addr.ip().is_loopback()
+        || (matches!(usage, SocketAddrUse::TcpBind) && addr.ip().is_unspecified() && addr.port() == 0)
+}
+
 /// One instance of a guest component, in its own store.
 pub struct Guest {
     store: Store<Ctx>,
@@ -87,7 +113,7 @@ impl Guest {
         let pre = instance_pre(name);
         let ctx = Ctx {
             table: ResourceTable::new(),
-            wasi: WasiCtx::builder().inherit_stdout().inherit_stderr().build(),
+            wasi: wasi_ctx(),
         };
         let mut store = Store::new(engine(), ctx);
         let instance = pre

@@ -208,4 +208,37 @@ impl Guest for Component {
         });
         (rx, answer_rx)
     }
+
+    async fn write_cancelled(n: u32, yields: u32) -> (StreamReader<String>, FutureReader<u32>) {
+        let (mut tx, rx) = wit_stream::new();
+        let (count_tx, count_rx) = wit_future::new(|| u32::MAX);
+        wit_bindgen::spawn_local(async move {
+            let items: Vec<String> = (0..n).map(|i| format!("item {i}")).collect();
+            let mut write = Box::pin(tx.write(items));
+            let mut done = None;
+            for _ in 0..yields {
+                let poll = std::future::poll_fn(|cx| {
+                    std::task::Poll::Ready(write.as_mut().poll(cx))
+                })
+                .await;
+                if let std::task::Poll::Ready(result) = poll {
+                    done = Some(result);
+                    break;
+                }
+                yield_async().await;
+            }
+            let (status, _rest) = match done {
+                Some(result) => result,
+                None => write.as_mut().cancel(),
+            };
+            drop(write);
+            drop(tx);
+            let taken = match status {
+                StreamResult::Complete(n) => n as u32,
+                _ => 0,
+            };
+            let _ = count_tx.write(taken).await;
+        });
+        (rx, count_rx)
+    }
 }

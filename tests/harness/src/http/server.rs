@@ -1,5 +1,5 @@
 //! A wasi:http server on loopback: the component (a `wasi:http/service`
-//! built with `wasip3` + wit-futures) runs on wasmtime 48 with wasmtime-wasi-http's `p3`
+//! built with `wasip3` + wit-futures) runs on wasmtime 50 with wasmtime-wasi-http's `p3`
 //! support, served by hyper's HTTP/1.1 server, one store and instance per request, as in
 //! `shared/reference/wasi-http-p3`. Every request leaves a [`RequestLog`]: whether the store
 //! settled with nothing left open, the guest's peak linear memory, and its stderr.
