@@ -13,5 +13,6 @@ mod peer_misbehaviour;
 mod stream_reader;
 mod stream_writer;
 mod task;
+mod tcp;
 mod tokio_io;
 mod torture;
