@@ -204,6 +204,7 @@ impl<T: Send + 'static> StreamSink<T> {
     }
 
     /// Waits until the buffer has room, handing a full buffer to a write; returns the room.
+    #[cfg(feature = "http")]
     pub(crate) fn poll_room(&mut self, cx: &mut Context<'_>) -> Poll<Result<usize, SinkError<T>>> {
         core::task::ready!(Pin::new(&mut *self).poll_ready(cx))?;
         // Failed or closed: nothing more can be written, so there is no room to offer.
@@ -222,6 +223,7 @@ impl<T: Send + 'static> StreamSink<T> {
     }
 
     /// Buffers `items`; the caller checked the room with `poll_room`.
+    #[cfg(feature = "http")]
     pub(crate) fn extend_from_slice(&mut self, items: &[T])
     where
         T: Copy,

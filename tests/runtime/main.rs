@@ -8,6 +8,7 @@ mod future_receiver;
 mod future_sender;
 mod http;
 mod http_body;
+mod mini_redis;
 mod park;
 mod peer_misbehaviour;
 mod stream_reader;

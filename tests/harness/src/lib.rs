@@ -5,6 +5,7 @@
 //! - [`Guest`]: one instance of a guest component in its own store.
 //! - [`peer`]: host-made futures/streams with chosen timing, and readers of the guest's.
 
+pub mod command;
 pub mod examples;
 pub mod http;
 pub mod peer;

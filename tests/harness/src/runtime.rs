@@ -11,7 +11,7 @@ use wasmtime::{Config, Engine, Store};
 use std::net::SocketAddr;
 
 use wasmtime_wasi::sockets::SocketAddrUse;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 /// How long one `run` may take before the test fails as hung (wasmtime's `run_concurrent`
 /// hangs rather than reporting a deadlock).
@@ -19,8 +19,8 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Store data: WASI p2 context (the guests are `wasm32-wasip2` components).
 pub struct Ctx {
-    table: ResourceTable,
-    wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) wasi: WasiCtx,
 }
 
 impl WasiView for Ctx {
@@ -59,7 +59,7 @@ fn linker() -> &'static Linker<Ctx> {
 }
 
 /// Each component is compiled once per test process and shared by every test.
-fn instance_pre(name: &str) -> InstancePre<Ctx> {
+pub(crate) fn instance_pre(name: &str) -> InstancePre<Ctx> {
     type Cache = Mutex<HashMap<String, Arc<OnceLock<InstancePre<Ctx>>>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cell = CACHE
@@ -83,14 +83,20 @@ fn instance_pre(name: &str) -> InstancePre<Ctx> {
 /// The guests' WASI: stdout and stderr inherited, TCP and name lookups allowed on loopback
 /// only (see [`loopback_only`]).
 pub(crate) fn wasi_ctx() -> WasiCtx {
-    WasiCtx::builder()
+    wasi_builder().build()
+}
+
+/// The builder of [`wasi_ctx`], to add arguments or the environment.
+pub(crate) fn wasi_builder() -> WasiCtxBuilder {
+    let mut builder = WasiCtx::builder();
+    builder
         .inherit_stdout()
         .inherit_stderr()
         .allow_tcp(true)
         .allow_udp(false)
         .allow_ip_name_lookup(true)
-        .socket_addr_check(|addr, usage| Box::pin(async move { loopback_only(addr, usage) }))
-        .build()
+        .socket_addr_check(|addr, usage| Box::pin(async move { loopback_only(addr, usage) }));
+    builder
 }
 
 /// The sockets policy of the test host and the examples' hosts: loopback addresses
