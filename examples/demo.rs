@@ -1,7 +1,7 @@
 //! `cargo run --example demo`: runs each example component (built for `wasm32-wasip2` by the
 //! harness's build script) on embedded wasmtime, with the host playing the other side of
-//! its futures and streams (and, for the wasi:http example, a real HTTP client on
-//! loopback), and prints what happened.
+//! its futures and streams (and, for the wasi:http and wasi:sockets examples, a real client
+//! on loopback), and prints what happened.
 
 use wit_futures_harness::examples::{self, Run};
 
@@ -30,6 +30,10 @@ async fn main() {
     print(
         "http-lines: a wasi:http line transform on 127.0.0.1, driven by an HTTP client",
         examples::http_lines().await,
+    );
+    print(
+        "mini-redis: a Redis subset over wasi:sockets, Framed + a RESP codec, on 127.0.0.1",
+        examples::mini_redis().await,
     );
 }
 

@@ -137,3 +137,21 @@ async fn http_lines_example() {
     );
     assert!(gone.last().unwrap().starts_with(settled), "{gone:?}");
 }
+
+#[tokio::test]
+async fn mini_redis_example() {
+    let runs = examples::mini_redis().await;
+    assert_eq!(
+        runs[0].lines,
+        [
+            "> PING                       < +PONG",
+            "> SET greeting hello         < +OK",
+            "> GET greeting               < $5 hello",
+            "> INCR visits                < :1",
+            "> INCR visits                < :2",
+            "> GET missing                < $-1",
+            "> DEL greeting missing       < :1",
+            "> *two (not RESP)            < -ERR Protocol error: to_isize: Failed to parse as integer.",
+        ]
+    );
+}

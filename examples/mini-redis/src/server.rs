@@ -3,10 +3,12 @@
 //! code natively over tokio's `TcpStream` to compare.
 //!
 //! Commands: PING [message], ECHO message, SET key value [EX seconds | PX milliseconds],
-//! GET key, DEL key..., INCR key, EXISTS key..., and CONFIG GET (answered with an empty
-//! list, as redis-benchmark asks for it). An unknown command or a wrong argument gets an
-//! error reply and the connection goes on; a frame that is not RESP (or too large, or
-//! nested) gets "-ERR Protocol error: ..." and the connection is closed.
+//! GET key, DEL key..., INCR key, EXISTS key..., and CONFIG GET of `save` and `appendonly`
+//! (what redis-benchmark asks for; anything else is an empty list). Requests come as RESP
+//! arrays of bulk strings or as inline commands (a line of words). An unknown command or a
+//! wrong argument gets an error reply and the connection goes on; a malformed RESP request
+//! (a bad length, nested arrays, over 16 MiB) gets "-ERR Protocol error: ..." and the
+//! connection is closed.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -62,10 +64,15 @@ impl Db {
     }
 }
 
-/// RESP2 with two guards redis-protocol does not have: a size limit, and no nested arrays
-/// (a command is an array of bulk strings; redis-protocol's decoder recurses into arrays).
+/// RESP2 requests (arrays of bulk strings, through redis-protocol's codec), with two guards
+/// it does not have (a size limit; no nested arrays: its decoder recurses into them), plus
+/// Redis's inline commands (a line of words, as `redis-benchmark`'s `PING_INLINE` and
+/// `telnet` send): a request is RESP if it starts with `*`, inline otherwise.
 #[derive(Default)]
 pub struct Codec(Resp2);
+
+/// The longest inline request (Redis's limit too).
+const MAX_INLINE: usize = 64 * 1024;
 
 fn protocol_error(details: &'static str) -> RedisProtocolError {
     RedisProtocolError::new(RedisProtocolErrorKind::DecodeError, details)
@@ -76,17 +83,40 @@ impl Decoder for Codec {
     type Error = RedisProtocolError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, RedisProtocolError> {
-        if src.first() == Some(&b'*') {
-            let header = &src[..src.len().min(24)];
-            if let Some(end) = header.windows(2).position(|w| w == b"\r\n")
-                && src.get(end + 2) == Some(&b'*')
-            {
-                return Err(protocol_error("nested arrays"));
+        loop {
+            match src.first() {
+                None => return Ok(None),
+                Some(b'*') => {
+                    let header = &src[..src.len().min(24)];
+                    if let Some(end) = header.windows(2).position(|w| w == b"\r\n")
+                        && src.get(end + 2) == Some(&b'*')
+                    {
+                        return Err(protocol_error("nested arrays"));
+                    }
+                    return match self.0.decode(src)? {
+                        None if src.len() > MAX_FRAME => Err(protocol_error("frame too large")),
+                        frame => Ok(frame),
+                    };
+                }
+                Some(_) => {
+                    let Some(end) = src.iter().position(|&b| b == b'\n') else {
+                        if src.len() > MAX_INLINE {
+                            return Err(protocol_error("too big inline request"));
+                        }
+                        return Ok(None);
+                    };
+                    let line = src.split_to(end + 1);
+                    let words: Vec<Frame> = line[..]
+                        .split(u8::is_ascii_whitespace)
+                        .filter(|word| !word.is_empty())
+                        .map(|word| Frame::BulkString(Bytes::copy_from_slice(word)))
+                        .collect();
+                    // An empty line is no request.
+                    if !words.is_empty() {
+                        return Ok(Some(Frame::Array(words)));
+                    }
+                }
             }
-        }
-        match self.0.decode(src)? {
-            None if src.len() > MAX_FRAME => Err(protocol_error("frame too large")),
-            frame => Ok(frame),
         }
     }
 }
@@ -219,7 +249,18 @@ fn execute(frame: Frame, db: &Db) -> Frame {
             Frame::Integer(next)
         }
         ("INCR", _) => arity(),
-        ("CONFIG", [sub, _pattern]) if sub.eq_ignore_ascii_case(b"GET") => Frame::Array(Vec::new()),
+        // What redis-benchmark asks at start; no other configuration exists.
+        ("CONFIG", [sub, pattern]) if sub.eq_ignore_ascii_case(b"GET") => {
+            let value: &'static [u8] = match pattern.to_ascii_lowercase().as_slice() {
+                b"save" => b"",
+                b"appendonly" => b"no",
+                _ => return Frame::Array(Vec::new()),
+            };
+            Frame::Array(vec![
+                Frame::BulkString(pattern.clone()),
+                Frame::BulkString(Bytes::from_static(value)),
+            ])
+        }
         _ => error(format!(
             "ERR unknown command '{}', with args beginning with: {}",
             name.to_lowercase(),

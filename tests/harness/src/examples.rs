@@ -330,3 +330,72 @@ pub async fn framed_kv() -> Vec<Run> {
         elapsed: start.elapsed(),
     }]
 }
+
+/// examples/mini-redis as a `wasi:cli/command` component on a free loopback port: one
+/// client sends a pipeline of requests as raw RESP and reads the replies, then a request
+/// that is not RESP ends its connection with an error reply.
+pub async fn mini_redis() -> Vec<Run> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    let port = crate::command::free_port();
+    let requests: [&[&str]; 7] = [
+        &["PING"],
+        &["SET", "greeting", "hello"],
+        &["GET", "greeting"],
+        &["INCR", "visits"],
+        &["INCR", "visits"],
+        &["GET", "missing"],
+        &["DEL", "greeting", "missing"],
+    ];
+    let resp = |parts: &[&str]| {
+        let mut out = format!("*{}\r\n", parts.len());
+        for part in parts {
+            out.push_str(&format!("${}\r\n{part}\r\n", part.len()));
+        }
+        out
+    };
+    let start = Instant::now();
+    let (replies, bad) = crate::command::run_command_while(
+        "example-mini-redis",
+        &[("PORT", &port.to_string())],
+        async {
+            let mut stream = loop {
+                match TcpStream::connect(("127.0.0.1", port)).await {
+                    Ok(stream) => break stream,
+                    Err(_) => tokio::time::sleep(ms(10)).await,
+                }
+            };
+            let pipeline: String = requests.iter().map(|r| resp(r)).collect();
+            stream.write_all(pipeline.as_bytes()).await.unwrap();
+            stream.shutdown().await.unwrap();
+            let mut replies = String::new();
+            stream.read_to_string(&mut replies).await.unwrap();
+            let mut bad = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            bad.write_all(b"*two\r\n").await.unwrap();
+            let mut answer = String::new();
+            bad.read_to_string(&mut answer).await.unwrap();
+            (replies, answer)
+        },
+    )
+    .await;
+    // One reply per request: RESP's bulk strings take two lines.
+    let mut lines = Vec::new();
+    let mut reply_lines = replies.split("\r\n");
+    for request in requests {
+        let mut reply = reply_lines.next().unwrap_or("").to_string();
+        if reply.starts_with('$') && reply != "$-1" {
+            reply = format!("{reply} {}", reply_lines.next().unwrap_or(""));
+        }
+        lines.push(format!("> {:<26} < {reply}", request.join(" ")));
+    }
+    lines.push(format!("> {:<26} < {}", "*two (not RESP)", bad.trim_end()));
+    vec![Run {
+        scenario: format!(
+            "a pipeline of {} requests on one connection, then a bad one on another",
+            requests.len()
+        ),
+        lines,
+        elapsed: start.elapsed(),
+    }]
+}
