@@ -27,6 +27,9 @@ async fn main() {
     if run("stream_short") {
         stream_short(&mut g).await;
     }
+    if run("byte_write") {
+        byte_write(&mut g).await;
+    }
 }
 
 /// (median nanoseconds per round, allocations of the last round)
@@ -304,4 +307,51 @@ async fn sink_write(g: &mut Guest) {
         "sink_write chunks/raw = {:.3}   (into_chunk_sink vs raw write_all of the same batches)",
         chunks / chunks_raw
     );
+}
+
+/// Bytes written by the guest, 100 MiB in writes of 64 KiB and 100 MB in 1,000,000 writes of
+/// 100 bytes: `into_async_write()` + `write_all` vs raw `write_all` of a reused `Vec`, the
+/// host reading as fast as it can.
+async fn byte_write(g: &mut Guest) {
+    let write = g.func::<(u64, u32, String), ((StreamReader<u8>, FutureReader<(u64, u64)>),)>(
+        "byte-write",
+    );
+    let run = async |g: &mut Guest, n: u64, size: u32, mode: &str| {
+        let (count, (nanos, allocs)) = g
+            .run(async |a| {
+                let ((s, report),) = write
+                    .call_concurrent(a, (n, size, mode.into()))
+                    .await
+                    .unwrap();
+                let count = drain_stream(a, s).await;
+                (count, read_future(a, report).await)
+            })
+            .await;
+        assert_eq!(count as u64, n, "{mode}");
+        (nanos, allocs)
+    };
+    for (name, n, size) in [
+        ("byte_write", BYTES as u64, 64 * 1024),
+        ("byte_write small", 100_000_000, 100),
+    ] {
+        run(g, n, size, "adapter").await;
+        let (mut raw, mut adapter) = (Vec::new(), Vec::new());
+        let (mut raw_allocs, mut adapter_allocs) = (0, 0);
+        for _ in 0..ROUNDS {
+            let (t, a) = run(g, n, size, "raw").await;
+            raw.push(t);
+            raw_allocs = a;
+            let (t, a) = run(g, n, size, "adapter").await;
+            adapter.push(t);
+            adapter_allocs = a;
+        }
+        let (raw, _) = summarize(raw, 0);
+        let (adapter, _) = summarize(adapter, 0);
+        println!(
+            "{name}: {n} bytes in writes of {size}: raw write_all {:.2} ms, into_async_write {:.2} ms; allocations raw {raw_allocs}, adapter {adapter_allocs}",
+            raw / 1e6,
+            adapter / 1e6
+        );
+        println!("{name} adapter/raw = {:.3}", adapter / raw);
+    }
 }

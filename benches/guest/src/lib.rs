@@ -367,6 +367,115 @@ impl Guest for Component {
         .detach();
         (rx, report_rx)
     }
+
+    async fn byte_write(n: u64, size: u32, mode: String) -> (StreamReader<u8>, FutureReader<(u64, u64)>) {
+        let (tx, rx) = wit_stream::new();
+        let (report_tx, report_rx) = wit_future::new(|| (0, 0));
+        let size = size as usize;
+        wit_futures::task::spawn(async move {
+            // The bytes to write, made before the clock starts.
+            let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let (nanos, allocs, ()) = measure(async || match mode.as_str() {
+                "raw" => {
+                    let mut tx = tx;
+                    let mut buf = Vec::with_capacity(size);
+                    for chunk in data.chunks(size) {
+                        buf.extend_from_slice(chunk);
+                        buf = tx.write_all(buf).await;
+                        assert!(buf.is_empty());
+                    }
+                }
+                "adapter" => {
+                    use futures::io::AsyncWriteExt;
+                    let mut writer = tx.into_async_write();
+                    for chunk in data.chunks(size) {
+                        writer.write_all(chunk).await.unwrap();
+                    }
+                    writer.close().await.unwrap();
+                }
+                other => panic!("unknown mode {other}"),
+            })
+            .await;
+            let _ = report_tx.into_sender().send((nanos, allocs)).await;
+        })
+        .detach();
+        (rx, report_rx)
+    }
+
+    async fn tcp_echo(mode: String, connections: u32) -> (u16, FutureReader<u64>) {
+        let (report_tx, report_rx) = wit_future::new(|| 0);
+        match mode.as_str() {
+            "adapter" => {
+                use wit_futures::wasi_sockets::TcpListener;
+                let mut listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let port = listener.local_addr().unwrap().port();
+                wit_futures::task::spawn(async move {
+                    use futures::io::AsyncWriteExt;
+                    let mut total = 0;
+                    for _ in 0..connections {
+                        let (stream, _) = listener.accept().await.unwrap();
+                        let (mut reader, mut writer) = stream.into_split();
+                        total += futures::io::copy(&mut reader, &mut writer).await.unwrap();
+                        writer.close().await.unwrap();
+                    }
+                    let _ = report_tx.into_sender().send(total).await;
+                })
+                .detach();
+                (port, report_rx)
+            }
+            "raw" => {
+                use wasip3::sockets::types::{
+                    IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, TcpSocket,
+                };
+                let socket = TcpSocket::create(IpAddressFamily::Ipv4).unwrap();
+                let any = Ipv4SocketAddress {
+                    port: 0,
+                    address: (127, 0, 0, 1),
+                };
+                socket.bind(IpSocketAddress::Ipv4(any)).unwrap();
+                let mut incoming = socket.listen().unwrap();
+                let IpSocketAddress::Ipv4(local) = socket.get_local_address().unwrap() else {
+                    unreachable!("bound to IPv4")
+                };
+                wit_futures::task::spawn(async move {
+                    let _socket = socket;
+                    let mut total = 0;
+                    for _ in 0..connections {
+                        let (_, accepted) = incoming.read(Vec::with_capacity(1)).await;
+                        let connection = accepted.into_iter().next().unwrap();
+                        total += raw_echo(connection).await;
+                    }
+                    let _ = report_tx.into_sender().send(total).await;
+                })
+                .detach();
+                (local.port, report_rx)
+            }
+            other => panic!("unknown mode {other}"),
+        }
+    }
+}
+
+/// The hand-written echo, as in wasip3's examples: the socket's receive stream read into a
+/// 64 KiB buffer, each read written whole to the send stream, which is then dropped (the
+/// peer sees the end).
+async fn raw_echo(socket: wasip3::sockets::types::TcpSocket) -> u64 {
+    let (mut tx, rx) = wasip3::wit_stream::new::<u8>();
+    let sent = socket.send(rx);
+    let (mut received, _result) = socket.receive();
+    let mut total = 0;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    loop {
+        let (status, read) = received.read(buf).await;
+        total += read.len() as u64;
+        buf = tx.write_all(read).await;
+        assert!(buf.is_empty(), "the peer stopped reading");
+        if status == StreamResult::Dropped {
+            break;
+        }
+    }
+    drop(tx);
+    sent.await.unwrap();
+    total
 }
 
 export!(Component);
