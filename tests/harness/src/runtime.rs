@@ -43,6 +43,10 @@ pub(crate) fn engine() -> &'static Engine {
     ENGINE.get_or_init(|| {
         let mut config = Config::new();
         config.wasm_component_model_async(true);
+        // WIT_FUTURES_PERFMAP=1: guest functions by name in `perf report` (/tmp/perf-<pid>.map).
+        if std::env::var_os("WIT_FUTURES_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         Engine::new(&config).expect("wasmtime engine")
     })
 }
