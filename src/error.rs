@@ -161,8 +161,8 @@ pub enum SendBodyError<B, T, E> {
     Trailers(http::HeaderMap),
     /// The stream's reader hung up: `written` bytes were delivered, `unsent` had been taken
     /// from the body and were not (including the rest of a data frame being copied); the
-    /// rest of the body was dropped unread, and the future got its default value. This
-    /// outcome wins over the body's own error if both happened.
+    /// rest of the body was dropped unread, and the future got its default value. (A body
+    /// that failed before the reader hung up reports its own error, [`Body`](Self::Body).)
     ContentsClosed {
         /// Bytes the reader took.
         written: u64,

@@ -167,8 +167,43 @@ impl Park for crate::stream::Duplex {
 }
 
 #[cfg(feature = "http")]
-impl<T: 'static, E: 'static> Park for crate::http::IncomingBody<T, E> {
+impl<T: 'static, E: 'static, C> Park for crate::http::IncomingBody<T, E, C> {
     fn park(&mut self) {
         crate::http::IncomingBody::park(self);
+    }
+}
+
+#[cfg(feature = "http")]
+impl<B: http_body::Body, T: 'static, E: 'static, F, C> Park for crate::http::SendBody<B, T, E, F, C> {
+    fn park(&mut self) {
+        crate::http::SendBody::park(self);
+    }
+}
+
+#[cfg(feature = "wasi-sockets")]
+impl Park for crate::wasi_sockets::TcpStream {
+    fn park(&mut self) {
+        crate::wasi_sockets::TcpStream::park(self);
+    }
+}
+
+#[cfg(feature = "wasi-sockets")]
+impl Park for crate::wasi_sockets::OwnedReadHalf {
+    fn park(&mut self) {
+        crate::wasi_sockets::OwnedReadHalf::park(self);
+    }
+}
+
+#[cfg(feature = "wasi-sockets")]
+impl Park for crate::wasi_sockets::OwnedWriteHalf {
+    fn park(&mut self) {
+        crate::wasi_sockets::OwnedWriteHalf::park(self);
+    }
+}
+
+#[cfg(feature = "wasi-sockets")]
+impl Park for crate::wasi_sockets::TcpListener {
+    fn park(&mut self) {
+        crate::wasi_sockets::TcpListener::park(self);
     }
 }

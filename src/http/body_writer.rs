@@ -53,20 +53,24 @@ use crate::task::JoinHandle;
 /// # }
 /// ```
 #[must_use = "dropping a BodyWriter ends its stream at once and writes the future's default"]
-pub struct BodyWriter<T: 'static, E: 'static> {
+pub struct BodyWriter<T: 'static, E: 'static, C = fn(&HeaderMap) -> Result<T, E>> {
     contents: StreamWriter<u8>,
     end: FutureWriter<Result<Option<T>, E>>,
-    from_header_map: fn(&HeaderMap) -> Result<T, E>,
+    from_header_map: C,
     capacity: usize,
 }
 
-impl<T: 'static, E: 'static> BodyWriter<T, E> {
+impl<T: 'static, E: 'static, C> BodyWriter<T, E, C>
+where
+    C: FnMut(&HeaderMap) -> Result<T, E>,
+{
     /// The writing ends of a body: `contents` for the data, `end` for how the body ended;
-    /// `from_header_map` turns trailers into `T`, or fails with the error sent instead.
+    /// `from_header_map` (a function, or a closure that may hold configuration) turns
+    /// trailers into `T`, or fails with the error sent instead.
     pub fn new(
         contents: StreamWriter<u8>,
         end: FutureWriter<Result<Option<T>, E>>,
-        from_header_map: fn(&HeaderMap) -> Result<T, E>,
+        from_header_map: C,
     ) -> Self {
         Self {
             contents,
@@ -104,7 +108,7 @@ impl<T: 'static, E: 'static> BodyWriter<T, E> {
     /// # Panics
     ///
     /// Polling it panics outside a component-model task, like every wit-bindgen write.
-    pub fn send<B, F>(self, body: B, map_err: F) -> SendBody<B, T, E, F>
+    pub fn send<B, F>(self, body: B, map_err: F) -> SendBody<B, T, E, F, C>
     where
         B: Body,
         F: FnOnce(&B::Error) -> E,
@@ -138,12 +142,13 @@ impl<T: 'static, E: 'static> BodyWriter<T, E> {
     where
         B: Body + 'static,
         F: FnOnce(&B::Error) -> E + 'static,
+        C: 'static,
     {
         crate::task::spawn(self.send(body, map_err))
     }
 }
 
-impl<T: 'static, E: 'static> fmt::Debug for BodyWriter<T, E> {
+impl<T: 'static, E: 'static, C> fmt::Debug for BodyWriter<T, E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BodyWriter")
             .field("capacity", &self.capacity)
@@ -153,16 +158,36 @@ impl<T: 'static, E: 'static> fmt::Debug for BodyWriter<T, E> {
 
 pin_project! {
     /// Future for [`BodyWriter::send`]. Fused; `Unpin` when the body is.
+    ///
+    /// Dropping it before it finished drops the body and both writers: the reader sees the
+    /// stream end early and the future's default value (for wasi:http, an error), which is
+    /// how a component says "this body was cut short"; but once the end value is being
+    /// written, dropping it still delivers that value (see [`future::Send`](crate::future::Send)).
+    /// [`park`](SendBody::park) stops the write in flight (contents or end) keeping what
+    /// raced in, for a pump kept across export calls; see [`Park`](crate::Park).
     #[must_use = "futures do nothing unless polled"]
-    pub struct SendBody<B: Body, T: 'static, E: 'static, F> {
+    pub struct SendBody<B: Body, T: 'static, E: 'static, F, C = fn(&HeaderMap) -> Result<T, E>> {
         // `None` once the body ended, failed or was dropped because the reader left.
         #[pin]
         body: Option<B>,
         stage: Stage<B::Data, B::Error, T, E>,
         map_err: Option<F>,
-        from_header_map: fn(&HeaderMap) -> Result<T, E>,
+        from_header_map: C,
         // Bytes handed to the sink.
         accepted: u64,
+    }
+}
+
+impl<B: Body, T: 'static, E: 'static, F, C> SendBody<B, T, E, F, C> {
+    /// Stops the write in flight (of the contents, or of the end value), keeping what did
+    /// not go out: afterwards nothing is pending in the component model, and the next poll
+    /// goes on. See [`Park`](crate::Park).
+    pub fn park(&mut self) {
+        match &mut self.stage {
+            Stage::Contents { sink, .. } | Stage::Closing { sink, .. } => sink.park(),
+            Stage::Ending { send, .. } => send.park(),
+            Stage::Done => {}
+        }
     }
 }
 
@@ -188,10 +213,11 @@ enum Stage<D, BE, T: 'static, E: 'static> {
     Done,
 }
 
-impl<B, T, E, F> SendBody<B, T, E, F>
+impl<B, T, E, F, C> SendBody<B, T, E, F, C>
 where
     B: Body,
     F: FnOnce(&B::Error) -> E,
+    C: FnMut(&HeaderMap) -> Result<T, E>,
 {
     /// How the body ended, once it did: the value for the future and the outcome. Fails
     /// if the reader hung up, with what it did not take and the rest of the data frame
@@ -284,10 +310,11 @@ where
     }
 }
 
-impl<B, T, E, F> Future for SendBody<B, T, E, F>
+impl<B, T, E, F, C> Future for SendBody<B, T, E, F, C>
 where
     B: Body,
     F: FnOnce(&B::Error) -> E,
+    C: FnMut(&HeaderMap) -> Result<T, E>,
 {
     type Output = Result<u64, SendBodyError<B::Error, T, E>>;
 
@@ -339,6 +366,12 @@ where
                     let outcome = match (closed, outcome) {
                         (Ok(()), Ok(())) => Ok(*this.accepted),
                         (Ok(()), Err(e)) => Err(e),
+                        (Err(_), Err(e @ SendBodyError::Body(_))) => {
+                            // The body failed first: that is the outcome, whatever the reader
+                            // did after. The end writer writes its default (an error too).
+                            drop((end, value));
+                            return Poll::Ready(Err(e));
+                        }
                         (Err(hung_up), _) => {
                             // The reader left before it took everything: the body was cut
                             // short, so the end writer writes its default, not `value`.
@@ -373,17 +406,18 @@ where
     }
 }
 
-impl<B, T, E, F> FusedFuture for SendBody<B, T, E, F>
+impl<B, T, E, F, C> FusedFuture for SendBody<B, T, E, F, C>
 where
     B: Body,
     F: FnOnce(&B::Error) -> E,
+    C: FnMut(&HeaderMap) -> Result<T, E>,
 {
     fn is_terminated(&self) -> bool {
         matches!(self.stage, Stage::Done)
     }
 }
 
-impl<B: Body, T: 'static, E: 'static, F> fmt::Debug for SendBody<B, T, E, F> {
+impl<B: Body, T: 'static, E: 'static, F, C> fmt::Debug for SendBody<B, T, E, F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stage = match &self.stage {
             Stage::Contents { .. } => "contents",

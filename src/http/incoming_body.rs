@@ -1,15 +1,15 @@
 use core::fmt;
-use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
-use wit_bindgen::{FutureReader, StreamReader, StreamResult};
+use wit_bindgen::{FutureReader, StreamReader};
 
 use crate::future::Receiver;
-use crate::stream::read_driver::ReadDriver;
+use crate::stream::end::End;
+use crate::stream::read_buffer::ReadBuffer;
 
 /// Bytes read per batch unless [`IncomingBody::with_capacity`] says otherwise.
 pub const DEFAULT_BODY_CAPACITY: usize = 64 * 1024;
@@ -22,14 +22,19 @@ pub const DEFAULT_BODY_CAPACITY: usize = 64 * 1024;
 /// [`wasi_http`](crate::wasi_http) glue makes one for every wasi:http request and response.
 /// Yields the contents as data frames, then, once the writer closed the stream, the value
 /// of the future: `Ok(Some(trailers))` becomes one trailers frame (turned into a
-/// [`HeaderMap`] by the function given at construction), `Ok(None)` ends the body and
-/// `Err(e)` is the body's error. After that it is finished:
+/// [`HeaderMap`] by the function or closure given at construction), `Ok(None)` ends the
+/// body and `Err(e)` is the body's error. After that it is finished:
 /// [`is_end_stream`](Body::is_end_stream) is true and every poll returns `Ready(None)`.
 ///
-/// Reads are batched (up to [`DEFAULT_BODY_CAPACITY`] bytes, see
-/// [`with_capacity`](Self::with_capacity)): a read that fills at least a quarter of the
-/// buffer is handed out as it is, without a copy; a smaller one is copied into a frame of
-/// its own size and the buffer is reused. `Unpin`, and `Send` when `T` and `E` are.
+/// The future is read while the contents are, so a writer that writes it before closing
+/// the stream (wasip3's `http_compat` does on a body error) is never left waiting: an `Err`
+/// that arrives early ends the body after the bytes already read (a read in flight is
+/// stopped), an `Ok` waits for the contents' end.
+///
+/// Reads are batched (the first asks for about 1 KiB, or what is left of a body of known
+/// size; each read that fills its buffer doubles the next, up to [`DEFAULT_BODY_CAPACITY`]
+/// bytes, see [`with_capacity`](Self::with_capacity)), and each read is handed out as one
+/// data frame, without a copy. `Unpin`, and `Send` when `T`, `E` and the converter are.
 ///
 /// # Cancel safety
 ///
@@ -58,33 +63,18 @@ pub const DEFAULT_BODY_CAPACITY: usize = 64 * 1024;
 /// # }
 /// ```
 #[must_use = "dropping an IncomingBody hangs up on its writer"]
-pub struct IncomingBody<T: 'static, E: 'static> {
-    state: State<T, E>,
-    to_header_map: fn(T) -> Result<HeaderMap, E>,
-    /// The buffer for the next read (its allocation is reused after a small read).
-    spare: Vec<u8>,
-    capacity: usize,
+pub struct IncomingBody<T: 'static, E: 'static, C = fn(T) -> Result<HeaderMap, E>> {
+    /// The contents, until they ended (`None`: ended, or there were none).
+    contents: Option<ReadBuffer<u8>>,
+    end: End<Result<Option<T>, E>>,
+    to_header_map: C,
     /// What is left of the body, from [`with_size_hint`](IncomingBody::with_size_hint)
     /// minus the bytes handed out.
     size_hint: SizeHint,
-    /// Bytes a [`park`](IncomingBody::park) kept: the next data frame.
-    parked: Option<Bytes>,
-}
-
-enum State<T: 'static, E: 'static> {
-    /// Reading the contents; the future waits behind them.
-    Contents {
-        driver: ReadDriver<u8>,
-        end: Receiver<Result<Option<T>, E>>,
-    },
-    /// The contents ended: waiting for the future's value.
-    End(Receiver<Result<Option<T>, E>>),
-    /// Everything was handed out.
-    Done,
 }
 
 // Bytes and the future's value are only moved, never pinned.
-impl<T, E> Unpin for IncomingBody<T, E> {}
+impl<T, E, C> Unpin for IncomingBody<T, E, C> {}
 
 /// What [`IncomingBody::into_inner`] gives back.
 #[must_use = "dropping the parts drops the unread bytes and hangs up on the writers"]
@@ -94,8 +84,8 @@ pub struct IncomingParts<T: 'static, E: 'static> {
     pub contents: Option<StreamReader<u8>>,
     /// Bytes read from the contents and not yet handed out, in order.
     pub unread: Vec<u8>,
-    /// The receiver of the future's value: already terminated if the body had handed out
-    /// its end.
+    /// The receiver of the future's value: holding it if it arrived, already terminated if
+    /// the body had handed out its end.
     pub end: Receiver<Result<Option<T>, E>>,
 }
 
@@ -109,34 +99,31 @@ impl<T: 'static, E: 'static> fmt::Debug for IncomingParts<T, E> {
     }
 }
 
-impl<T: 'static, E: 'static> IncomingBody<T, E> {
+impl<T: 'static, E: 'static, C> IncomingBody<T, E, C>
+where
+    C: FnMut(T) -> Result<HeaderMap, E>,
+{
     /// A body made of `contents` (`None`: empty) and the future `end` that says how it
-    /// ended; `to_header_map` turns the trailers `T` into a [`HeaderMap`], or fails with the
-    /// body's error.
+    /// ended; `to_header_map` (a function, or a closure that may hold configuration, such
+    /// as a header allow-list) turns the trailers `T` into a [`HeaderMap`], or fails with
+    /// the body's error.
     ///
     /// See the [type's docs](Self) for an example.
     pub fn new(
         contents: Option<StreamReader<u8>>,
         end: FutureReader<Result<Option<T>, E>>,
-        to_header_map: fn(T) -> Result<HeaderMap, E>,
+        to_header_map: C,
     ) -> Self {
-        let end = Receiver::new(end);
         Self {
-            state: match contents {
-                Some(reader) => State::Contents {
-                    driver: ReadDriver::new(reader),
-                    end,
-                },
-                None => State::End(end),
-            },
+            contents: contents.map(|reader| ReadBuffer::new(reader, DEFAULT_BODY_CAPACITY)),
+            end: End::new(Receiver::new(end)),
             to_header_map,
-            spare: Vec::new(),
-            capacity: DEFAULT_BODY_CAPACITY,
             size_hint: SizeHint::default(),
-            parked: None,
         }
     }
+}
 
+impl<T: 'static, E: 'static, C> IncomingBody<T, E, C> {
     /// Sets the most bytes one read asks for (at least 1, at most 16 MiB), from the next
     /// read on.
     ///
@@ -147,13 +134,16 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
     /// # }
     /// ```
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.clamp(1, 16 << 20);
+        if let Some(contents) = &mut self.contents {
+            contents.set_capacity(capacity);
+        }
         self
     }
 
     /// Sets the size the body reports through [`size_hint`](Body::size_hint) (e.g. an
     /// exact one from `content-length`); the bytes handed out are subtracted from it. A
-    /// hint, as `http_body` says: the contents are not checked against it.
+    /// hint, as `http_body` says: the contents are not checked against it. A body of known
+    /// size reads it in one go if it fits the capacity.
     ///
     /// ```no_run
     /// # use wit_futures::http::IncomingBody;
@@ -163,29 +153,22 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
     /// ```
     pub fn with_size_hint(mut self, size_hint: SizeHint) -> Self {
         self.size_hint = size_hint;
+        if let (Some(contents), Some(upper)) = (&mut self.contents, size_hint.upper()) {
+            // At least 1 KiB, so that a wrong hint costs little.
+            contents.set_next_read(usize::try_from(upper).unwrap_or(usize::MAX).max(1024));
+        }
         self
     }
 
-    /// Stops a read in flight (of the contents, or of the end future), keeping what raced
+    /// Stops a read in flight (of the contents, and of the end future), keeping what raced
     /// in: afterwards nothing is pending in the component model, and the next poll goes on.
     /// See [`Park`](crate::Park) for why a body kept past the end of an export call must
     /// be parked.
     pub fn park(&mut self) {
-        match &mut self.state {
-            State::Contents { driver, .. } => {
-                let Some((result, read)) = driver.cancel() else {
-                    return;
-                };
-                if !read.is_empty() {
-                    self.parked = Some(Bytes::from(read));
-                }
-                if result == StreamResult::Dropped {
-                    self.contents_ended();
-                }
-            }
-            State::End(end) => end.park(),
-            State::Done => {}
+        if let Some(contents) = &mut self.contents {
+            contents.park();
         }
+        self.end.park();
     }
 
     /// Takes the body apart without losing a byte: the contents reader (a read in flight
@@ -200,86 +183,44 @@ impl<T: 'static, E: 'static> IncomingBody<T, E> {
     /// # }
     /// ```
     pub fn into_inner(self) -> IncomingParts<T, E> {
-        let mut unread = self.parked.map(Vec::from).unwrap_or_default();
-        match self.state {
-            State::Contents { driver, end } => {
-                let (contents, last) = driver.into_reader();
-                unread.extend(last.map(|(_, bytes)| bytes).unwrap_or_default());
-                IncomingParts {
-                    contents,
-                    unread,
-                    end,
-                }
-            }
-            State::End(end) => IncomingParts {
-                contents: None,
-                unread,
-                end,
-            },
-            State::Done => IncomingParts {
-                contents: None,
-                unread,
-                end: Receiver::terminated(),
-            },
-        }
-    }
-
-    /// The contents ended: the end future is next.
-    fn contents_ended(&mut self) {
-        let State::Contents { end, .. } = core::mem::replace(&mut self.state, State::Done) else {
-            unreachable!("contents_ended outside State::Contents")
+        let (contents, unread) = match self.contents {
+            Some(contents) => contents.into_parts(),
+            None => (None, Vec::new()),
         };
-        self.state = State::End(end);
-        self.spare = Vec::new();
+        IncomingParts {
+            contents,
+            unread,
+            end: self.end.into_receiver(),
+        }
     }
 
-    /// The contents are being read: the next data frame, or `None` once they ended.
+    /// The next data frame, or `None` once the contents ended (or the end future failed the
+    /// body early and every byte read was handed out).
     fn poll_contents(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
-        if let Some(parked) = self.parked.take() {
-            return Poll::Ready(Some(parked));
-        }
-        let State::Contents { driver, .. } = &mut self.state else {
+        let Some(contents) = &mut self.contents else {
             return Poll::Ready(None);
         };
-        loop {
-            let mut next = None;
-            if !driver.in_flight() {
-                // No bigger than what is left, if that is known: a small body costs a small
-                // buffer (at least 1 KiB, so that a wrong hint costs little).
-                let want = match self.size_hint.upper() {
-                    Some(left) => (left.min(self.capacity as u64) as usize).max(1024),
-                    None => self.capacity,
-                }
-                .min(self.capacity);
-                let mut buf = core::mem::take(&mut self.spare);
-                buf.clear();
-                buf.reserve_exact(want);
-                next = Some(buf);
+        if matches!(self.end.arrived(), Some(Err(_))) && contents.buffered() == 0 {
+            // The writer failed the body: stop reading; what raced in still comes first.
+            contents.park();
+            if contents.buffered() == 0 {
+                self.contents = None;
+                return Poll::Ready(None);
             }
-            let (result, mut read) = ready!(driver.poll_read(cx, &mut next));
-            let frame = if read.is_empty() {
-                None
-            } else if read.len() * 4 >= read.capacity() {
-                Some(Bytes::from(read))
-            } else {
-                let frame = Bytes::copy_from_slice(&read);
-                read.clear();
-                self.spare = read;
-                Some(frame)
-            };
-            if result == StreamResult::Dropped {
-                self.contents_ended();
-                return Poll::Ready(frame);
-            }
-            if frame.is_some() {
-                return Poll::Ready(frame);
-            }
-            // A read may complete with no bytes: read again.
+        }
+        if ready!(contents.poll_fill(cx)) {
+            Poll::Ready(Some(Bytes::from(contents.take_items())))
+        } else {
+            self.contents = None;
+            Poll::Ready(None)
         }
     }
 }
 
-impl<T: 'static, E: 'static> Body for IncomingBody<T, E> {
+impl<T: 'static, E: 'static, C> Body for IncomingBody<T, E, C>
+where
+    C: FnMut(T) -> Result<HeaderMap, E>,
+{
     type Data = Bytes;
     type Error = E;
 
@@ -292,6 +233,8 @@ impl<T: 'static, E: 'static> Body for IncomingBody<T, E> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, E>>> {
         let this = self.get_mut();
+        // `Canceled` only follows `Receiver::close`, which this body never calls.
+        this.end.poll_arrival(cx, || Ok(None));
         if let Some(data) = ready!(this.poll_contents(cx)) {
             let len = data.len() as u64;
             let upper = this
@@ -305,23 +248,18 @@ impl<T: 'static, E: 'static> Body for IncomingBody<T, E> {
             }
             return Poll::Ready(Some(Ok(Frame::data(data))));
         }
-        let State::End(end) = &mut this.state else {
-            return Poll::Ready(None);
-        };
-        let value = ready!(Pin::new(end).poll(cx));
-        this.state = State::Done;
+        let value = ready!(this.end.poll_take(cx, || Ok(None)));
         this.size_hint = SizeHint::with_exact(0);
         Poll::Ready(match value {
-            Ok(Ok(Some(trailers))) => Some((this.to_header_map)(trailers).map(Frame::trailers)),
-            Ok(Err(e)) => Some(Err(e)),
-            // `Canceled` only follows `Receiver::close`, which this body never calls.
-            Ok(Ok(None)) | Err(_) => None,
+            Some(Ok(Some(trailers))) => Some((this.to_header_map)(trailers).map(Frame::trailers)),
+            Some(Err(e)) => Some(Err(e)),
+            Some(Ok(None)) | None => None,
         })
     }
 
     /// True once the body handed out its last frame (or its error).
     fn is_end_stream(&self) -> bool {
-        matches!(self.state, State::Done) && self.parked.is_none()
+        self.contents.is_none() && self.end.is_handed()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -329,16 +267,16 @@ impl<T: 'static, E: 'static> Body for IncomingBody<T, E> {
     }
 }
 
-impl<T: 'static, E: 'static> fmt::Debug for IncomingBody<T, E> {
+impl<T: 'static, E: 'static, C> fmt::Debug for IncomingBody<T, E, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match &self.state {
-            State::Contents { driver, .. } if driver.in_flight() => "reading",
-            State::Contents { .. } => "contents",
-            State::End(_) => "end",
-            State::Done => "done",
+        let contents = match &self.contents {
+            Some(contents) if contents.in_flight() => "reading",
+            Some(_) => "open",
+            None => "ended",
         };
         f.debug_struct("IncomingBody")
-            .field("state", &state)
+            .field("contents", &contents)
+            .field("end", &self.end.name())
             .field("size_hint", &self.size_hint)
             .finish()
     }

@@ -39,19 +39,24 @@ pub trait BodyStreamReaderExt: Sized {
     /// # Ok(())
     /// # }
     /// ```
-    fn into_http_body<T: 'static, E: 'static>(
+    fn into_http_body<T: 'static, E: 'static, C>(
         self,
         end: FutureReader<Result<Option<T>, E>>,
-        to_header_map: fn(T) -> Result<HeaderMap, E>,
-    ) -> IncomingBody<T, E>;
+        to_header_map: C,
+    ) -> IncomingBody<T, E, C>
+    where
+        C: FnMut(T) -> Result<HeaderMap, E>;
 }
 
 impl BodyStreamReaderExt for StreamReader<u8> {
-    fn into_http_body<T: 'static, E: 'static>(
+    fn into_http_body<T: 'static, E: 'static, C>(
         self,
         end: FutureReader<Result<Option<T>, E>>,
-        to_header_map: fn(T) -> Result<HeaderMap, E>,
-    ) -> IncomingBody<T, E> {
+        to_header_map: C,
+    ) -> IncomingBody<T, E, C>
+    where
+        C: FnMut(T) -> Result<HeaderMap, E>,
+    {
         IncomingBody::new(Some(self), end, to_header_map)
     }
 }
@@ -75,19 +80,24 @@ pub trait BodyStreamWriterExt: Sized {
     ///     .await;
     /// # }
     /// ```
-    fn into_body_writer<T: 'static, E: 'static>(
+    fn into_body_writer<T: 'static, E: 'static, C>(
         self,
         end: FutureWriter<Result<Option<T>, E>>,
-        from_header_map: fn(&HeaderMap) -> Result<T, E>,
-    ) -> BodyWriter<T, E>;
+        from_header_map: C,
+    ) -> BodyWriter<T, E, C>
+    where
+        C: FnMut(&HeaderMap) -> Result<T, E>;
 }
 
 impl BodyStreamWriterExt for StreamWriter<u8> {
-    fn into_body_writer<T: 'static, E: 'static>(
+    fn into_body_writer<T: 'static, E: 'static, C>(
         self,
         end: FutureWriter<Result<Option<T>, E>>,
-        from_header_map: fn(&HeaderMap) -> Result<T, E>,
-    ) -> BodyWriter<T, E> {
+        from_header_map: C,
+    ) -> BodyWriter<T, E, C>
+    where
+        C: FnMut(&HeaderMap) -> Result<T, E>,
+    {
         BodyWriter::new(self, end, from_header_map)
     }
 }

@@ -19,6 +19,7 @@ mod byte_writer;
 mod chunk_sink;
 mod chunk_stream;
 mod driver;
+pub(crate) mod end;
 mod duplex;
 mod forward;
 mod item_stream;

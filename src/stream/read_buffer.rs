@@ -61,9 +61,21 @@ impl<T: Send + 'static> ReadBuffer<T> {
         self.next_read = first.min(self.capacity);
     }
 
+    /// Makes the next read ask for `items` (at least 1, at most the capacity), e.g. what
+    /// is left of a body of known size.
+    pub(crate) fn set_next_read(&mut self, items: usize) {
+        self.next_read = items.clamp(1, self.capacity);
+    }
+
     /// The items read and not handed out.
     pub(crate) fn items(&mut self) -> &mut std::vec::IntoIter<T> {
         &mut self.items
+    }
+
+    /// Hands out every buffered item at once (without a copy when none was handed out
+    /// one by one).
+    pub(crate) fn take_items(&mut self) -> Vec<T> {
+        core::mem::take(&mut self.items).collect()
     }
 
     /// How many items are buffered.

@@ -1,13 +1,12 @@
 use core::fmt;
-use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use futures_core::future::FusedFuture;
 use futures_core::stream::{FusedStream, Stream};
 use wit_bindgen::{FutureReader, StreamReader};
 
 use super::item_stream::ItemStream;
+use super::end::End;
 use crate::future::Receiver;
 
 /// The WASI 0.3 pattern of a `stream<T>` plus a `future<result<_, E>>` that says how it
@@ -16,6 +15,11 @@ use crate::future::Receiver;
 /// Created by [`StreamReaderExt::into_try_stream`](super::StreamReaderExt::into_try_stream).
 /// Yields `Ok(item)` for every item; when the stream ends, waits for the end future and
 /// yields `Err(e)` if it reports an error, then ends. [`FusedStream`], `Unpin`, `Send`.
+///
+/// The end future is read while the items are, so a writer that writes it before closing
+/// the stream is never left waiting: an `Err` that arrives early ends the stream after the
+/// items already read (a read in flight is stopped; what raced in comes out first), then
+/// the error; an `Ok` that arrives early waits for the stream's end.
 ///
 /// # Cancel safety
 ///
@@ -38,7 +42,7 @@ use crate::future::Receiver;
 #[must_use = "streams do nothing unless polled"]
 pub struct TryItemStream<T: Send + 'static, E: 'static> {
     items: ItemStream<T>,
-    end: Receiver<Result<(), E>>,
+    end: End<Result<(), E>>,
 }
 
 // Items are only moved, never pinned.
@@ -46,10 +50,7 @@ impl<T: Send, E> Unpin for TryItemStream<T, E> {}
 
 impl<T: Send + 'static, E: 'static> TryItemStream<T, E> {
     pub(crate) fn new(items: StreamReader<T>, end: FutureReader<Result<(), E>>) -> Self {
-        Self {
-            items: ItemStream::new(items),
-            end: Receiver::new(end),
-        }
+        Self::from_parts(ItemStream::new(items), Receiver::new(end))
     }
 
     /// Stops whatever is in flight, keeping what raced in: a read of the items, or of the
@@ -60,15 +61,19 @@ impl<T: Send + 'static, E: 'static> TryItemStream<T, E> {
     }
 
     /// Gives back the two parts, to take apart further (`into_inner` on each) or to
-    /// rebuild this stream with [`from_parts`](Self::from_parts).
+    /// rebuild this stream with [`from_parts`](Self::from_parts). The receiver holds the
+    /// end's value if it arrived and was not handed out.
     #[must_use = "dropping the parts drops the unread items"]
     pub fn into_inner(self) -> (ItemStream<T>, Receiver<Result<(), E>>) {
-        (self.items, self.end)
+        (self.items, self.end.into_receiver())
     }
 
     /// The inverse of [`into_inner`](Self::into_inner).
     pub fn from_parts(items: ItemStream<T>, end: Receiver<Result<(), E>>) -> Self {
-        Self { items, end }
+        Self {
+            items,
+            end: End::new(end),
+        }
     }
 }
 
@@ -77,20 +82,29 @@ impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<T, E>>> {
         let this = &mut *self;
-        if !this.items.is_terminated()
-            && let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
-        {
-            return Poll::Ready(Some(Ok(item)));
-        }
-        if this.end.is_terminated() {
+        if this.end.is_handed() {
             return Poll::Ready(None);
         }
-        // Once it resolved, the end receiver is terminated: so is this stream.
-        let end = core::task::ready!(Pin::new(&mut this.end).poll(cx));
+        // `Canceled` only follows `Receiver::close`, which this stream never calls.
+        this.end.poll_arrival(cx, || Ok(()));
+        let failed_early = matches!(this.end.arrived(), Some(Err(_)));
+        if !this.items.is_terminated() {
+            if failed_early && this.items.buffered() == 0 {
+                // The writer failed: stop reading; what raced in still comes first.
+                this.items.park();
+            }
+            if !failed_early || this.items.buffered() > 0 {
+                if let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
+                {
+                    return Poll::Ready(Some(Ok(item)));
+                }
+            }
+        }
+        // Once handed out, the end is gone: so is this stream.
+        let end = core::task::ready!(this.end.poll_take(cx, || Ok(())));
         Poll::Ready(match end {
-            Ok(Err(e)) => Some(Err(e)),
-            // `Canceled` only follows `Receiver::close`, which this stream never calls.
-            Ok(Ok(())) | Err(_) => None,
+            Some(Err(e)) => Some(Err(e)),
+            Some(Ok(())) | None => None,
         })
     }
 
@@ -102,7 +116,7 @@ impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
 
 impl<T: Send + 'static, E: 'static> FusedStream for TryItemStream<T, E> {
     fn is_terminated(&self) -> bool {
-        self.items.is_terminated() && self.end.is_terminated()
+        self.end.is_handed()
     }
 }
 
@@ -110,7 +124,7 @@ impl<T: Send + 'static, E: 'static> fmt::Debug for TryItemStream<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TryItemStream")
             .field("items", &self.items)
-            .field("end", &self.end)
+            .field("end", &self.end.name())
             .finish()
     }
 }

@@ -38,6 +38,7 @@
 
 mod client;
 mod fields;
+mod message;
 mod request;
 mod response;
 mod serve;

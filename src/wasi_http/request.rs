@@ -6,7 +6,7 @@ use wasip3::http::types::{ErrorCode, Method, Request, RequestOptions, Scheme};
 use wasip3::{wit_future, wit_stream};
 
 use super::response::{Transmitted, sending};
-use super::{Incoming, internal, to_fields, to_header_map};
+use super::{Incoming, internal, message, to_fields, to_header_map};
 use crate::http::IncomingBody;
 use crate::task::JoinHandle;
 
@@ -52,8 +52,8 @@ pub fn from_request(request: Request) -> Result<http::Request<Incoming>, ErrorCo
     let (result, result_reader) = wit_future::new(|| Ok(()));
     drop(result);
     let (contents, trailers) = Request::consume_body(request, result_reader);
-    let body = IncomingBody::new(Some(contents), trailers, to_header_map)
-        .with_size_hint(super::response::size_hint(&headers));
+    let body = IncomingBody::new(Some(contents), trailers, to_header_map as fn(_) -> _)
+        .with_size_hint(message::size_hint(&headers));
     let mut out = http::Request::new(body);
     *out.method_mut() = method;
     *out.uri_mut() = uri;
@@ -67,7 +67,8 @@ pub fn from_request(request: Request) -> Result<http::Request<Incoming>, ErrorCo
 ///
 /// The URI's authority (or, for a URI without one, the `host` header) becomes the request's
 /// authority; connection-level headers are left out, as in [`into_response`](super::into_response).
-/// A body of exact size gets a `content-length`.
+/// A body of exact size gets a `content-length`, an empty one none (as hyper's client
+/// does: a GET or HEAD must not carry one).
 ///
 /// The handle resolves once the body was pumped and the host reported the transmission
 /// result (the future `request.new` returns): see [`Transmitted`]. Dropping it detaches
@@ -102,8 +103,8 @@ where
 {
     let (parts, body) = request.into_parts();
     let mut headers = parts.headers;
-    super::response::remove_hop_by_hop(&mut headers);
-    super::response::add_content_length(&mut headers, &body);
+    message::remove_hop_by_hop(&mut headers);
+    message::frame_request(&mut headers, &body);
     // wasi:http carries the authority on its own and hosts forbid `host` as a header.
     let host = headers.remove(http::header::HOST);
     let authority = match (parts.uri.authority(), host) {

@@ -1,12 +1,11 @@
 use core::fmt::{self, Display};
 
-use http::HeaderMap;
-use http_body::{Body, SizeHint};
+use http_body::Body;
 use wasip3::http::types::{ErrorCode, Response, Trailers};
 use wasip3::{wit_future, wit_stream};
 use wit_bindgen::{FutureReader, FutureWriter, StreamWriter};
 
-use super::{Incoming, SendBodyError, error_code, to_fields, to_header_map};
+use super::{Incoming, SendBodyError, error_code, message, to_fields, to_header_map};
 use crate::future::Receiver;
 use crate::http::{BodyWriter, IncomingBody};
 use crate::task::JoinHandle;
@@ -57,13 +56,16 @@ impl<B: Display> Display for Transmitted<B> {
 /// An `http::Response` as a wasi:http response (status, headers, body with trailers), and
 /// a spawned task that pumps its body into it.
 ///
-/// Connection-level headers (`connection`, `keep-alive`, `transfer-encoding`, `upgrade`, ...)
-/// are left out: they belong to the host's transport, and wasi:http hosts refuse them.
+/// Connection-level headers (`connection`, the headers it names, `keep-alive`,
+/// `transfer-encoding`, `upgrade`, ...) are left out: they belong to the host's transport,
+/// and wasi:http hosts refuse them.
 /// The body goes through a [`BodyWriter`]: with backpressure, its trailers or its error
 /// reach the host as the trailers future's value (a body error becomes that error if it is
 /// an [`ErrorCode`], `internal-error` with its message otherwise), and the pump stops and
 /// drops the body if the host hangs up. A body with an exact size and no `content-length`
-/// header gets one. The handle resolves to a [`Transmitted`] once the body was pumped and
+/// header gets one, except for statuses without a body (1xx, 204, 304); for a response to
+/// a HEAD request, use [`serve`](super::serve), which adds none (a HEAD response's length is
+/// the GET body's), or set the header yourself. The handle resolves to a [`Transmitted`] once the body was pumped and
 /// the host reported the transmission result; dropping the handle detaches the task.
 ///
 /// # Errors
@@ -99,13 +101,15 @@ where
     B: Body + 'static,
     B::Error: Display + 'static,
 {
-    let (response, sending) = response_and_sending(response)?;
+    let (response, sending) = response_and_sending(response, false)?;
     Ok((response, crate::task::spawn(sending)))
 }
 
-/// [`into_response`], with the work that sends the body not yet spawned.
+/// [`into_response`], with the work that sends the body not yet spawned; `head`: the
+/// response answers a HEAD request (no `content-length` is added).
 pub(super) fn response_and_sending<B>(
     response: http::Response<B>,
+    head: bool,
 ) -> Result<
     (
         Response,
@@ -119,15 +123,8 @@ where
 {
     let (parts, body) = response.into_parts();
     let mut headers = parts.headers;
-    remove_hop_by_hop(&mut headers);
-    // Responses that never carry a body never carry a length either (RFC 9110, 8.6).
-    let status = parts.status;
-    if !(status.is_informational()
-        || status == http::StatusCode::NO_CONTENT
-        || status == http::StatusCode::NOT_MODIFIED)
-    {
-        add_content_length(&mut headers, &body);
-    }
+    message::remove_hop_by_hop(&mut headers);
+    message::frame_response(&mut headers, parts.status, head, &body);
     let (contents_writer, contents) = wit_stream::new();
     let (end_writer, end) = wit_future::new(|| {
         Err(ErrorCode::InternalError(Some(
@@ -168,8 +165,8 @@ pub fn from_response(response: Response) -> Result<http::Response<Incoming>, Err
     let (result, result_reader) = wit_future::new(|| Ok(()));
     drop(result);
     let (contents, trailers) = Response::consume_body(response, result_reader);
-    let body = IncomingBody::new(Some(contents), trailers, to_header_map)
-        .with_size_hint(size_hint(&headers));
+    let body = IncomingBody::new(Some(contents), trailers, to_header_map as fn(_) -> _)
+        .with_size_hint(message::size_hint(&headers));
     let mut out = http::Response::new(body);
     *out.status_mut() = status;
     *out.headers_mut() = headers;
@@ -187,7 +184,7 @@ where
     B: Body + 'static,
     B::Error: Display + 'static,
 {
-    let body = BodyWriter::new(contents, end, to_fields).send(body, error_code);
+    let body = BodyWriter::new(contents, end, to_fields as fn(&_) -> _).send(body, error_code);
     async move {
         let body = body.await;
         // The value, or `Canceled` if the receiver was closed: it never is here.
@@ -195,39 +192,5 @@ where
             .await
             .unwrap_or(Err(ErrorCode::InternalError(None)));
         Transmitted { body, transmission }
-    }
-}
-
-/// The size hint of a body whose headers may hold a `content-length`.
-pub(super) fn size_hint(headers: &HeaderMap) -> SizeHint {
-    headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .map_or_else(SizeHint::default, SizeHint::with_exact)
-}
-
-/// Removes the connection-level headers, which belong to the host's transport and which
-/// wasi:http hosts refuse in fields a component makes (RFC 9110, section 7.6.1).
-pub(super) fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    for name in [
-        http::header::CONNECTION,
-        http::header::TRANSFER_ENCODING,
-        http::header::UPGRADE,
-        http::header::HeaderName::from_static("keep-alive"),
-        http::header::HeaderName::from_static("proxy-connection"),
-        http::header::HeaderName::from_static("http2-settings"),
-    ] {
-        headers.remove(name);
-    }
-}
-
-/// Adds `content-length` for a body of exact size, as hyper does: the host can then send it
-/// without chunked encoding.
-pub(super) fn add_content_length<B: Body>(headers: &mut HeaderMap, body: &B) {
-    if let Some(len) = body.size_hint().exact()
-        && !headers.contains_key(http::header::CONTENT_LENGTH)
-    {
-        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(len));
     }
 }

@@ -12,18 +12,22 @@ use super::{Incoming, SendBodyError, Transmitted, from_request};
 #[must_use = "an Outcome carries the errors of a request"]
 #[non_exhaustive]
 pub struct Outcome<H, B> {
-    /// The request's method and URI, to say which request this was.
+    /// The request's method and URI, to say which request this was ("(invalid request)"
+    /// if the request could not be read).
     pub request: String,
     /// The handler's error, if it failed: the client got a `500 Internal Server Error`.
     pub handler_error: Option<H>,
-    /// How the response went out (the `500`'s, if the handler failed).
-    pub response: Transmitted<B>,
+    /// How the response went out (the `500`'s, if the handler failed); or the `error-code`
+    /// [`serve`] returned to the host, which then answered the client itself: the request
+    /// could not be read (the handler did not run), or the host refused the response (e.g.
+    /// a forbidden header).
+    pub response: Result<Transmitted<B>, ErrorCode>,
 }
 
 impl<H, B> Outcome<H, B> {
     /// True if the handler succeeded and its response went out whole.
     pub fn is_ok(&self) -> bool {
-        self.handler_error.is_none() && self.response.is_ok()
+        self.handler_error.is_none() && self.response.as_ref().is_ok_and(Transmitted::is_ok)
     }
 }
 
@@ -33,16 +37,20 @@ impl<H: Display, B: Display> Display for Outcome<H, B> {
         if let Some(e) = &self.handler_error {
             write!(f, "handler failed, answered 500: {e}; ")?;
         }
-        if let Err(e) = &self.response.body {
-            let reason = match e {
-                SendBodyError::ContentsClosed { .. } => "client went away: ",
-                _ => "response body failed: ",
-            };
-            write!(f, "{reason}{e}")?;
-        } else if let Ok(bytes) = &self.response.body {
-            write!(f, "{bytes} body bytes sent")?;
+        let response = match &self.response {
+            Ok(response) => response,
+            Err(code) => return write!(f, "not served, the host answered: {code}"),
+        };
+        match &response.body {
+            Ok(bytes) => write!(f, "{bytes} body bytes sent")?,
+            Err(e @ SendBodyError::ContentsClosed { .. }) => write!(f, "client went away: {e}")?,
+            Err(SendBodyError::EndClosed(_)) => f.write_str(
+                "client went away before the end of the response (its trailers or error)",
+            )?,
+            Err(e @ SendBodyError::Trailers(_)) => write!(f, "response trailers refused: {e}")?,
+            Err(e @ SendBodyError::Body(_)) => write!(f, "response body failed: {e}")?,
         }
-        if let Err(e) = &self.response.transmission {
+        if let Err(e) = &response.transmission {
             write!(f, "; transmission failed: {e}")?;
         }
         Ok(())
@@ -118,8 +126,8 @@ where
 }
 
 /// As [`serve`], but `report` receives the [`Outcome`] of every request (also successful
-/// ones), on a spawned task, once the response went out or failed; the task ends when the
-/// future `report` returns is done.
+/// ones, and those [`serve_with`] returns an error for), on a spawned task, once the
+/// response went out or failed; the task ends when the future `report` returns is done.
 ///
 /// # Errors
 ///
@@ -155,22 +163,60 @@ where
     H: Display + 'static,
     R: AsyncFnOnce(Outcome<H, B::Error>) + 'static,
 {
-    let request = from_request(request)?;
-    let name = format!("{} {}", request.method(), request.uri());
-    match handler(request).await {
-        Ok(response) => {
-            let (response, sending) = response_and_sending(response)?;
-            spawn_report(sending, core::convert::identity, name, None, report);
-            Ok(response)
+    let request = match from_request(request) {
+        Ok(request) => request,
+        Err(code) => {
+            report_refused("(invalid request)".to_owned(), None, code.clone(), report);
+            return Err(code);
         }
+    };
+    let name = format!("{} {}", request.method(), request.uri());
+    // A HEAD response's length is the GET body's: none is added for it.
+    let head = request.method() == http::Method::HEAD;
+    match handler(request).await {
+        Ok(response) => match response_and_sending(response, head) {
+            Ok((response, sending)) => {
+                spawn_report(sending, core::convert::identity, name, None, report);
+                Ok(response)
+            }
+            Err(code) => {
+                report_refused(name, None, code.clone(), report);
+                Err(code)
+            }
+        },
         Err(e) => {
             let mut response = http::Response::new(String::from("internal server error\n"));
             *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            let (response, sending) = response_and_sending(response)?;
-            spawn_report(sending, cannot_fail, name, Some(e), report);
-            Ok(response)
+            match response_and_sending(response, head) {
+                Ok((response, sending)) => {
+                    spawn_report(sending, cannot_fail, name, Some(e), report);
+                    Ok(response)
+                }
+                Err(code) => {
+                    report_refused(name, Some(e), code.clone(), report);
+                    Err(code)
+                }
+            }
         }
     }
+}
+
+/// Reports, on a spawned task, a request [`serve_with`] returned `code` for.
+fn report_refused<H, B, R>(request: String, handler_error: Option<H>, code: ErrorCode, report: R)
+where
+    H: 'static,
+    B: 'static,
+    R: AsyncFnOnce(Outcome<H, B>) + 'static,
+{
+    crate::task::spawn(async move {
+        report(Outcome {
+            request,
+            handler_error,
+            response: Err(code),
+        })
+        .await;
+    })
+    .detach();
 }
 
 /// Sends the response body, then reports the outcome, on one spawned task.
@@ -195,7 +241,7 @@ fn spawn_report<X, B, H, R>(
         report(Outcome {
             request,
             handler_error,
-            response,
+            response: Ok(response),
         })
         .await;
     })

@@ -169,12 +169,12 @@ impl Transform {
 /// One line on stderr per request; the host shows it.
 async fn report(outcome: Outcome<String, Infallible>, lines: &Lines) {
     let lines = lines.0.get();
-    let text = match &outcome.response.body {
-        Err(SendBodyError::ContentsClosed { written, .. }) => format!(
+    let text = match outcome.response.as_ref().map(|response| &response.body) {
+        Ok(Err(SendBodyError::ContentsClosed { written, .. })) => format!(
             "{}: client went away after {lines} lines ({written} bytes delivered); stopped reading its request\n",
             outcome.request
         ),
-        Ok(bytes) if outcome.is_ok() => {
+        Ok(Ok(bytes)) if outcome.is_ok() => {
             let s = if lines == 1 { "" } else { "s" };
             format!("{}: {lines} line{s}, {bytes} bytes\n", outcome.request)
         }
