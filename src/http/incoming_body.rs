@@ -27,9 +27,8 @@ pub const DEFAULT_BODY_CAPACITY: usize = 64 * 1024;
 /// [`is_end_stream`](Body::is_end_stream) is true and every poll returns `Ready(None)`.
 ///
 /// The future is read while the contents are, so a writer that writes it before closing
-/// the stream (wasip3's `http_compat` does on a body error) is never left waiting: an `Err`
-/// that arrives early ends the body after the bytes already read (a read in flight is
-/// stopped), an `Ok` waits for the contents' end.
+/// the stream (wasip3's `http_compat` does on a body error) is never left waiting; its
+/// value is kept and handed out after the contents, as always.
 ///
 /// Reads are batched (the first asks for about 1 KiB, or what is left of a body of known
 /// size; each read that fills its buffer doubles the next, up to [`DEFAULT_BODY_CAPACITY`]
@@ -194,20 +193,11 @@ impl<T: 'static, E: 'static, C> IncomingBody<T, E, C> {
         }
     }
 
-    /// The next data frame, or `None` once the contents ended (or the end future failed the
-    /// body early and every byte read was handed out).
+    /// The next data frame, or `None` once the contents ended.
     fn poll_contents(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         let Some(contents) = &mut self.contents else {
             return Poll::Ready(None);
         };
-        if matches!(self.end.arrived(), Some(Err(_))) && contents.buffered() == 0 {
-            // The writer failed the body: stop reading; what raced in still comes first.
-            contents.park();
-            if contents.buffered() == 0 {
-                self.contents = None;
-                return Poll::Ready(None);
-            }
-        }
         if ready!(contents.poll_fill(cx)) {
             Poll::Ready(Some(Bytes::from(contents.take_items())))
         } else {

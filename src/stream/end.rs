@@ -45,14 +45,6 @@ impl<T: 'static> End<T> {
         }
     }
 
-    /// The value, if it arrived and was not handed out.
-    pub(crate) fn arrived(&self) -> Option<&T> {
-        match self {
-            Self::Arrived(value) => Some(value),
-            Self::Waiting(_) | Self::Handed => None,
-        }
-    }
-
     /// Waits for the value and hands it out: `None` if it was handed out already.
     pub(crate) fn poll_take(
         &mut self,

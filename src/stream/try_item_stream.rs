@@ -17,9 +17,8 @@ use crate::future::Receiver;
 /// yields `Err(e)` if it reports an error, then ends. [`FusedStream`], `Unpin`, `Send`.
 ///
 /// The end future is read while the items are, so a writer that writes it before closing
-/// the stream is never left waiting: an `Err` that arrives early ends the stream after the
-/// items already read (a read in flight is stopped; what raced in comes out first), then
-/// the error; an `Ok` that arrives early waits for the stream's end.
+/// the stream (wasip3's `http_compat` does on an error) is never left waiting; its value is
+/// kept and handed out after the items, as always.
 ///
 /// # Cancel safety
 ///
@@ -87,18 +86,10 @@ impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
         }
         // `Canceled` only follows `Receiver::close`, which this stream never calls.
         this.end.poll_arrival(cx, || Ok(()));
-        let failed_early = matches!(this.end.arrived(), Some(Err(_)));
-        if !this.items.is_terminated() {
-            if failed_early && this.items.buffered() == 0 {
-                // The writer failed: stop reading; what raced in still comes first.
-                this.items.park();
-            }
-            if !failed_early || this.items.buffered() > 0 {
-                if let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
-                {
-                    return Poll::Ready(Some(Ok(item)));
-                }
-            }
+        if !this.items.is_terminated()
+            && let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
+        {
+            return Poll::Ready(Some(Ok(item)));
         }
         // Once handed out, the end is gone: so is this stream.
         let end = core::task::ready!(this.end.poll_take(cx, || Ok(())));

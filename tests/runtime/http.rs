@@ -96,7 +96,13 @@ async fn empty_bodies_go_both_ways() {
         text(&server, request("POST", "/count", PatternBody::empty())).await,
         (StatusCode::OK, "0 bytes, pattern ok; trailers []".into())
     );
-    for log in server.logs(3).await {
+    // A HEAD response gets no `content-length: 0` (its length would be the GET body's).
+    let (parts, received, _) =
+        exchange(&server, request("HEAD", "/empty", PatternBody::empty())).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(parts.headers.get(http::header::CONTENT_LENGTH), None);
+    assert_eq!((received.bytes, received.error), (0, None));
+    for log in server.logs(4).await {
         assert_settled(&log);
         assert_eq!(log.stderr, "");
     }
@@ -334,5 +340,11 @@ async fn response_headers_the_host_refuses() {
     assert!(
         error.contains("header forbidden by the host (header proxy-authenticate)"),
         "{forbidden:?}"
+    );
+    // `serve` returned the error to the host, and reported the request all the same.
+    assert_eq!(
+        forbidden.stderr,
+        "wasi-http: GET /forbidden-header: not served, the host answered: \
+         ErrorCode::InternalError(Some(\"header forbidden by the host (header proxy-authenticate)\"))\n",
     );
 }

@@ -288,3 +288,58 @@ async fn body_writer_gives_back_the_end_value_nobody_took() {
     assert_eq!(end, None);
     assert_eq!(report, "EndClosed(..); body dropped: true; pulled 100");
 }
+
+/// A peer that writes the end future before it closes the contents (wasip3's
+/// `http_compat::BodyWriter` does on a body error, and its write waits until it is read):
+/// the body reads the future while it reads the contents, so the peer gets on and closes
+/// the stream, and the body ends with every byte, then the error. (Reading the future only
+/// after the contents ended left both sides waiting.)
+#[tokio::test]
+async fn incoming_body_reads_an_end_written_before_the_contents_close() {
+    use futures::FutureExt;
+    use wit_futures_harness::host::future::from_future;
+    use wit_futures_harness::host::stream::from_stream;
+
+    let mut g = Guest::new(GUEST).await;
+    let read =
+        g.func::<(Option<StreamReader<u8>>, FutureReader<End>, u64, bool), (String,)>("read-body");
+    let run = g.run(async |a| {
+        let (bytes, contents) = futures::channel::mpsc::unbounded();
+        let (end_read, end_read_rx) = futures::channel::oneshot::channel::<()>();
+        let contents = a.with(|s| from_stream(s, contents)).unwrap();
+        // The end's value is made when the guest reads it: only then does the peer close the
+        // contents.
+        let end = a
+            .with(|s| {
+                from_future(
+                    s,
+                    async move {
+                        let _ = end_read.send(());
+                        Err::<Option<Fields>, String>("broken upload".into())
+                    }
+                    .boxed(),
+                )
+            })
+            .unwrap();
+        for b in pattern(100) {
+            bytes.unbounded_send(b).unwrap();
+        }
+        let peer = async move {
+            let _ = end_read_rx.await;
+            drop(bytes);
+        };
+        let (report, ()) = futures::join!(
+            read.call_concurrent(a, (Some(contents), end, 0, false)),
+            peer
+        );
+        report.unwrap().0
+    });
+    let report = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the body and its peer waited on each other");
+    assert_eq!(
+        report,
+        "100 bytes, pattern ok, error broken upload, end_stream ok, size_hint ok"
+    );
+    g.assert_nothing_open().await;
+}

@@ -337,3 +337,51 @@ async fn try_stream_ends_with_the_reported_error() {
         g.assert_nothing_open().await;
     }
 }
+
+/// A peer that writes the end future before it closes the stream (as wasip3's
+/// `http_compat` does on an error; its write waits until it is read): the stream reads the
+/// future while it reads the items, so the peer gets on and closes the stream, and every
+/// item comes out, then the error.
+#[tokio::test]
+async fn try_stream_reads_an_end_written_before_the_stream_closes() {
+    use futures::FutureExt;
+    use wit_futures_harness::host::future::from_future;
+    use wit_futures_harness::host::stream::from_stream;
+
+    let mut g = Guest::new(GUEST).await;
+    let read_try = g.func::<(StreamReader<u32>, FutureReader<Result<(), String>>), ((Vec<u32>, Option<String>),)>(
+        "read-try",
+    );
+    let run = g.run(async |a| {
+        let (items, rx) = futures::channel::mpsc::unbounded();
+        let (end_read, end_read_rx) = futures::channel::oneshot::channel::<()>();
+        let s = a.with(|s| from_stream(s, rx)).unwrap();
+        let end = a
+            .with(|s| {
+                from_future(
+                    s,
+                    async move {
+                        let _ = end_read.send(());
+                        Err::<(), String>("disk on fire".into())
+                    }
+                    .boxed(),
+                )
+            })
+            .unwrap();
+        for i in 0..10u32 {
+            items.unbounded_send(i).unwrap();
+        }
+        let peer = async move {
+            let _ = end_read_rx.await;
+            drop(items);
+        };
+        let (result, ()) = futures::join!(read_try.call_concurrent(a, (s, end)), peer);
+        result.unwrap().0
+    });
+    let (items, error) = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the stream and its peer waited on each other");
+    assert_eq!(items, (0..10).collect::<Vec<_>>());
+    assert_eq!(error.as_deref(), Some("disk on fire"));
+    g.assert_nothing_open().await;
+}
