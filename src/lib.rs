@@ -203,4 +203,38 @@ mod select_ready {
         body::<crate::http::IncomingBody<Pinned, Pinned>>();
         future::<Pump>();
     }
+
+    /// Everything that keeps an operation in flight can be parked, the HTTP pump and the
+    /// TCP types included; header converters may be closures that hold configuration.
+    #[cfg(all(feature = "http", feature = "wasi-sockets"))]
+    #[test]
+    fn operations_in_flight_can_be_parked() {
+        fn park<P: crate::Park>() {}
+        type Convert = fn(&Pinned) -> Result<Pinned, Pinned>;
+        park::<crate::http::SendBody<crate::http::IncomingBody<Pinned, Pinned>, Pinned, Pinned, Convert>>();
+        park::<crate::http::IncomingBody<Pinned, Pinned>>();
+        park::<crate::wasi_sockets::TcpStream>();
+        park::<crate::wasi_sockets::OwnedReadHalf>();
+        park::<crate::wasi_sockets::OwnedWriteHalf>();
+        park::<crate::wasi_sockets::TcpListener>();
+    }
+
+    /// A header converter may capture configuration (here, an allow-list).
+    #[cfg(feature = "http")]
+    #[allow(dead_code)]
+    fn converters_may_be_closures(
+        contents: wit_bindgen::StreamReader<u8>,
+        end: wit_bindgen::FutureReader<Result<Option<Vec<(String, String)>>, String>>,
+    ) -> impl http_body::Body + Send {
+        let allowed = vec![String::from("x-checksum")];
+        crate::http::IncomingBody::new(Some(contents), end, move |fields: Vec<(String, String)>| {
+            let mut map = http::HeaderMap::new();
+            for (name, value) in fields.into_iter().filter(|(n, _)| allowed.contains(n)) {
+                let name = http::HeaderName::try_from(name).map_err(|e| e.to_string())?;
+                let value = http::HeaderValue::try_from(value).map_err(|e| e.to_string())?;
+                map.insert(name, value);
+            }
+            Ok(map)
+        })
+    }
 }

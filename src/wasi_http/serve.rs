@@ -259,3 +259,44 @@ fn cannot_fail<B>(e: SendBodyError<Infallible>) -> SendBodyError<B> {
         crate::http::SendBodyError::EndClosed(value) => SendBodyError::EndClosed(value),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(body: Result<u64, SendBodyError<String>>) -> Outcome<String, String> {
+        Outcome {
+            request: "GET /".into(),
+            handler_error: None,
+            response: Ok(Transmitted {
+                body,
+                transmission: Ok(()),
+            }),
+        }
+    }
+
+    #[test]
+    fn outcome_says_which_side_failed() {
+        assert_eq!(outcome(Ok(6)).to_string(), "GET /: 6 body bytes sent");
+        assert_eq!(
+            outcome(Err(SendBodyError::EndClosed(Ok(None)))).to_string(),
+            "GET /: client went away before the end of the response (its trailers or error)"
+        );
+        assert_eq!(
+            outcome(Err(SendBodyError::Body("disk full".into()))).to_string(),
+            "GET /: response body failed: body failed: disk full"
+        );
+        let refused: Outcome<String, String> = Outcome {
+            request: "GET /".into(),
+            handler_error: None,
+            response: Err(ErrorCode::HttpRequestDenied),
+        };
+        assert!(!refused.is_ok());
+        assert!(
+            refused
+                .to_string()
+                .starts_with("GET /: not served, the host answered: "),
+            "{refused}"
+        );
+    }
+}
