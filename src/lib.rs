@@ -105,6 +105,9 @@ pub mod http;
 mod park;
 pub mod stream;
 pub mod task;
+#[cfg(feature = "wasi-clocks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wasi-clocks")))]
+pub mod time;
 #[cfg(feature = "wasi-http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wasi-http")))]
 pub mod wasi_http;
@@ -158,6 +161,15 @@ mod select_ready {
         stream::<stream::TryItemStream<Pinned, Pinned>>();
         stream::<cancel::WithCancelStream<stream::ItemStream<Pinned>>>();
         future::<cancel::Scope<core::future::Ready<Pinned>>>();
+    }
+
+    /// The timers go into `select!` as they are.
+    #[cfg(feature = "wasi-clocks")]
+    #[test]
+    fn timers_are_unpin_fused_and_send() {
+        future::<crate::time::Sleep>();
+        future::<crate::time::Timeout<future::Receiver<Pinned>>>();
+        stream::<crate::time::Interval>();
     }
 
     /// The sinks and the byte adapters are `Unpin` and `Send` too, so `&mut` to them goes

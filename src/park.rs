@@ -207,3 +207,17 @@ impl Park for crate::wasi_sockets::TcpListener {
         crate::wasi_sockets::TcpListener::park(self);
     }
 }
+
+#[cfg(feature = "wasi-clocks")]
+impl Park for crate::time::Sleep {
+    fn park(&mut self) {
+        crate::time::Sleep::park(self);
+    }
+}
+
+#[cfg(feature = "wasi-clocks")]
+impl Park for crate::time::Interval {
+    fn park(&mut self) {
+        crate::time::Interval::park(self);
+    }
+}

@@ -6,14 +6,19 @@
 //! - [`BodyWriter`]: the writing ends, fed from any [`http_body::Body`] with backpressure;
 //!   its trailers or its error reach the reader as the future's value, and the outcome
 //!   says what was delivered.
+//! - [`body_channel`]: a body produced as you go, by a [`BodySender`] (data with
+//!   backpressure, then trailers, an error, or a plain end; never cut short silently), for
+//!   any handler to return.
 //!
 //! Both are generic over the trailers type `T` and the error `E`, and take the function
 //! that turns `T` into an [`http::HeaderMap`] (or back). For wasi:http itself, the
 //! [`wasi_http`](crate::wasi_http) module (feature `wasi-http`) does all of this for you.
 
+mod body_channel;
 mod body_writer;
 mod incoming_body;
 
+pub use self::body_channel::{BodyClosed, BodySender, ChannelBody, ChannelError, body_channel};
 pub use self::body_writer::{BodyWriter, SendBody};
 pub use self::incoming_body::{DEFAULT_BODY_CAPACITY, IncomingBody, IncomingParts};
 pub use crate::error::SendBodyError;

@@ -68,13 +68,19 @@ pub type SendBodyError<B> = crate::http::SendBodyError<B, Trailers, ErrorCode>;
 
 /// The `error-code` a body error becomes for the peer: the error itself if it is one
 /// (e.g. a proxied [`Incoming`] body's, also inside the boxed error of http-body-util's
-/// combinators), otherwise `internal-error` with its message.
+/// combinators or of a [`body_channel`](crate::http::body_channel)'s `abort`), otherwise
+/// `internal-error` with its message.
 fn error_code<E: Display + 'static>(error: &E) -> ErrorCode {
     type BoxError = Box<dyn std::error::Error + Send + Sync>;
     let any: &dyn Any = error;
-    let code = match any.downcast_ref::<BoxError>() {
-        Some(boxed) => boxed.downcast_ref::<ErrorCode>(),
-        None => any.downcast_ref::<ErrorCode>(),
+    let code = if let Some(boxed) = any.downcast_ref::<BoxError>() {
+        boxed.downcast_ref::<ErrorCode>()
+    } else if let Some(crate::http::ChannelError::Aborted(boxed)) =
+        any.downcast_ref::<crate::http::ChannelError>()
+    {
+        boxed.downcast_ref::<ErrorCode>()
+    } else {
+        any.downcast_ref::<ErrorCode>()
     };
     match code {
         Some(code) => code.clone(),

@@ -16,4 +16,5 @@ mod stream_writer;
 mod task;
 mod tcp;
 mod tokio_io;
+mod time;
 mod torture;

@@ -2,7 +2,8 @@
 //! built with `wasip3` + wit-futures) runs on wasmtime 50 with wasmtime-wasi-http's `p3`
 //! support, served by hyper's HTTP/1.1 server, one store and instance per request, as in
 //! `shared/reference/wasi-http-p3`. Every request leaves a [`RequestLog`]: whether the store
-//! settled with nothing left open, the guest's peak linear memory, and its stderr.
+//! settled with nothing left open, the guest's peak linear memory, and its stderr. Requests
+//! the guest sends go out to loopback only (see [`Hooks`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -103,21 +104,50 @@ impl ResourceLimiter for Ctx {
     }
 }
 
-/// wasi:http hooks: outbound requests are denied (these guests only serve).
-struct Hooks;
+/// wasi:http hooks: an outgoing request goes out with wasmtime-wasi-http's own sender
+/// (`default_send_request`, what `wasmtime serve` uses) if its authority resolves to
+/// loopback addresses only (127.0.0.0/8, ::1); anything else is refused with
+/// `HTTP-request-denied`.
+pub(crate) struct Hooks;
 
 type BoxFuture<T> = Box<dyn Future<Output = T> + Send>;
 
 impl WasiHttpHooks for Hooks {
     fn send_request(
         &mut self,
-        _request: http::Request<WasiBody>,
-        _options: Option<RequestOptions>,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
         _io: BoxFuture<Result<(), HttpError>>,
     ) -> BoxFuture<Result<(http::Response<WasiBody>, BoxFuture<Result<(), HttpError>>), HttpError>>
     {
-        Box::new(async { Err(HttpError::HttpRequestDenied) })
+        Box::new(async move {
+            if !to_loopback(request.uri()).await? {
+                return Err(HttpError::HttpRequestDenied);
+            }
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as BoxFuture<Result<(), HttpError>>,
+            ))
+        })
     }
+}
+
+/// Whether every address `uri`'s authority resolves to is a loopback address.
+async fn to_loopback(uri: &http::Uri) -> Result<bool, HttpError> {
+    let authority = uri.authority().ok_or(HttpError::HttpRequestUriInvalid)?;
+    // `Authority::host` keeps the brackets of an IPv6 literal.
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|_| HttpError::DnsError {
+            rcode: None,
+            info_code: None,
+        })?
+        .collect();
+    Ok(!addrs.is_empty() && addrs.iter().all(|a| a.ip().to_canonical().is_loopback()))
 }
 
 /// A wasi:http server for one component, on 127.0.0.1.
