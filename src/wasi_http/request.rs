@@ -135,7 +135,12 @@ where
         .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
     wasi.set_path_with_query(parts.uri.path_and_query().map(PathAndQuery::as_str))
         .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
-    let sent = crate::task::spawn(sending(body, contents_writer, end_writer, transmission));
+    let sent = crate::task::spawn(sending(
+        body,
+        Some(contents_writer),
+        end_writer,
+        transmission,
+    ));
     Ok((wasi, sent))
 }
 

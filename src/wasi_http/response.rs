@@ -6,7 +6,9 @@ use wasip3::{wit_future, wit_stream};
 use wit_bindgen::{FutureReader, FutureWriter, StreamWriter};
 
 use super::{Incoming, SendBodyError, error_code, message, to_fields, to_header_map};
-use crate::future::Receiver;
+use futures_util::future::Either;
+
+use crate::future::{Receiver, Sender};
 use crate::http::{BodyWriter, IncomingBody};
 use crate::task::JoinHandle;
 
@@ -125,13 +127,20 @@ where
     let mut headers = parts.headers;
     message::remove_hop_by_hop(&mut headers);
     message::frame_response(&mut headers, parts.status, head, &body);
-    let (contents_writer, contents) = wit_stream::new();
     let (end_writer, end) = wit_future::new(|| {
         Err(ErrorCode::InternalError(Some(
             "response body dropped before its end".into(),
         )))
     });
-    let (wasi, transmission) = Response::new(to_fields(&headers)?, Some(contents), end);
+    // A response to HEAD has no body: none is given to the host (which would otherwise
+    // hold an empty body against the `content-length` of the GET body).
+    let (contents_writer, contents) = if head {
+        (None, None)
+    } else {
+        let (writer, reader) = wit_stream::new();
+        (Some(writer), Some(reader))
+    };
+    let (wasi, transmission) = Response::new(to_fields(&headers)?, contents, end);
     wasi.set_status_code(parts.status.as_u16())
         .map_err(|()| super::internal(format_args!("status {} refused", parts.status)))?;
     Ok((
@@ -173,10 +182,11 @@ pub fn from_response(response: Response) -> Result<http::Response<Incoming>, Err
     Ok(out)
 }
 
-/// Pumps `body` into a wasi:http body, then waits for the host's transmission result.
+/// Pumps `body` into a wasi:http body (with no `contents`, drops it and ends the body
+/// plainly), then waits for the host's transmission result.
 pub(super) fn sending<B>(
     body: B,
-    contents: StreamWriter<u8>,
+    contents: Option<StreamWriter<u8>>,
     end: FutureWriter<Result<Option<Trailers>, ErrorCode>>,
     transmission: FutureReader<Result<(), ErrorCode>>,
 ) -> impl Future<Output = Transmitted<B::Error>> + 'static
@@ -184,7 +194,20 @@ where
     B: Body + 'static,
     B::Error: Display + 'static,
 {
-    let body = BodyWriter::new(contents, end, to_fields as fn(&_) -> _).send(body, error_code);
+    let body = match contents {
+        Some(contents) => Either::Left(
+            BodyWriter::new(contents, end, to_fields as fn(&_) -> _).send(body, error_code),
+        ),
+        None => {
+            drop(body);
+            Either::Right(async move {
+                match Sender::new(end).send(Ok(None)).await {
+                    Ok(()) => Ok(0),
+                    Err(e) => Err(SendBodyError::EndClosed(e.into_inner())),
+                }
+            })
+        }
+    };
     async move {
         let body = body.await;
         // The value, or `Canceled` if the receiver was closed: it never is here.

@@ -8,6 +8,7 @@ mod future_receiver;
 mod future_sender;
 mod http;
 mod http_body;
+mod http_proxy;
 mod mini_redis;
 mod park;
 mod peer_misbehaviour;

@@ -171,6 +171,17 @@ impl Server {
 
     /// Serves the guest component `name` on `addr`.
     pub async fn start_on(name: &str, addr: SocketAddr) -> Server {
+        Server::start_with_env(name, addr, &[]).await
+    }
+
+    /// Serves the guest component `name` on `addr`, with `env` as its environment
+    /// (`wasi:cli/environment`), e.g. a proxy's upstream.
+    pub async fn start_with_env(name: &str, addr: SocketAddr, env: &[(&str, &str)]) -> Server {
+        let env: Arc<Vec<(String, String)>> = Arc::new(
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
         let pre = service_pre(name);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -187,10 +198,11 @@ impl Server {
                     // Without it, Nagle's algorithm holds the last small write of a chunked
                     // response until the client's delayed ACK (40 ms).
                     let _ = stream.set_nodelay(true);
-                    let (pre, logs) = (pre.clone(), logs.clone());
+                    let (pre, logs, env) = (pre.clone(), logs.clone(), env.clone());
                     tokio::spawn(async move {
-                        let service =
-                            service_fn(move |request| handle(pre.clone(), logs.clone(), request));
+                        let service = service_fn(move |request| {
+                            handle(pre.clone(), logs.clone(), env.clone(), request)
+                        });
                         // A client that hangs up mid-message is a connection error here.
                         let _ = http1::Builder::new()
                             .serve_connection(TokioIo::new(stream), service)
@@ -295,6 +307,7 @@ impl Body for Guarded {
 async fn handle(
     pre: ServicePre<Ctx>,
     logs: Arc<Mutex<Vec<RequestLog>>>,
+    env: Arc<Vec<(String, String)>>,
     request: hyper::Request<hyper::body::Incoming>,
 ) -> Result<http::Response<ServerBody>, Infallible> {
     let name = format!(
@@ -309,7 +322,10 @@ async fn handle(
             engine(),
             Ctx {
                 table: ResourceTable::new(),
-                wasi: WasiCtx::builder().stderr(stderr.clone()).build(),
+                wasi: WasiCtx::builder()
+                    .stderr(stderr.clone())
+                    .envs(&env)
+                    .build(),
                 http: WasiHttpCtx::new(),
                 hooks: Hooks,
                 peak_memory: 0,
