@@ -1,21 +1,31 @@
 //! `cargo bench --bench http`: the wasi:http echo handler of `benches/http-guest` written
 //! three ways (wit-futures' bridge, a hand-written raw loop, wasip3's http-compat), served by
 //! the same wasmtime-wasi-http + hyper host on 127.0.0.1 and driven by the same hyper
-//! client, alternating, in one run: a 64 MiB echo and 1,000 small requests.
+//! client, alternating, in one run: a 64 MiB echo and 1,000 small requests; then the same
+//! component as a proxy (`/proxy-<mode>/...`) in front of a plain hyper upstream on
+//! loopback, reached through wasmtime-wasi-http's own sender: 64 MiB echoed through the
+//! proxy (up to the upstream and back) and 300 small proxied requests.
 
 use std::time::{Duration, Instant};
 
-use wit_futures_harness::http::{Client, PatternBody, PatternCheck, Server, read_body};
+use wit_futures_harness::http::{Client, PatternBody, PatternCheck, Server, Upstream, read_body};
 
 const BIG: u64 = 64 << 20;
 const SMALL: usize = 1_000;
 const SMALL_BYTES: u64 = 100;
 const ROUNDS: usize = 7;
 const MODES: [&str; 3] = ["raw", "adapter", "compat"];
+const PROXIED_SMALL: usize = 300;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let server = Server::start("bench-http-guest").await;
+    let upstream = Upstream::start().await;
+    let server = Server::start_with_env(
+        "bench-http-guest",
+        ([127, 0, 0, 1], 0).into(),
+        &[("UPSTREAM", &upstream.url())],
+    )
+    .await;
     let mut big = [const { Vec::new() }; 3];
     let mut small = [const { Vec::new() }; 3];
     for round in 0..=ROUNDS {
@@ -55,6 +65,46 @@ async fn main() {
     let [raw, adapter, compat] = small.map(|d| d.as_secs_f64());
     println!("http_body small adapter/raw = {:.3}", adapter / raw);
     println!("http_body small compat/adapter = {:.3}", compat / adapter);
+
+    let mut big = [const { Vec::new() }; 3];
+    let mut small = [const { Vec::new() }; 3];
+    for round in 0..=ROUNDS {
+        for (m, mode) in MODES.iter().enumerate() {
+            let proxy = format!("proxy-{mode}");
+            let t = echo_big(&server, &proxy).await;
+            let s = echo_n(&server, &proxy, PROXIED_SMALL).await;
+            if round > 0 {
+                big[m].push(t);
+                small[m].push(s);
+            }
+        }
+    }
+    let big = big.map(median);
+    let small = small.map(median);
+    println!(
+        "http_proxy echo of {} MiB through the proxy to the upstream and back, median of {ROUNDS}:",
+        BIG >> 20
+    );
+    for (m, mode) in MODES.iter().enumerate() {
+        let mbps = BIG as f64 / big[m].as_secs_f64() / 1e6;
+        println!(
+            "  {mode:>7}: {:>7.1} ms, {mbps:>6.0} MB/s",
+            big[m].as_secs_f64() * 1e3
+        );
+    }
+    println!(
+        "http_proxy {PROXIED_SMALL} small proxied requests ({SMALL_BYTES}-byte echo, one client connection, a new upstream connection each), median of {ROUNDS}:"
+    );
+    for (m, mode) in MODES.iter().enumerate() {
+        let per = small[m].as_secs_f64() * 1e6 / PROXIED_SMALL as f64;
+        println!("  {mode:>7}: {per:>6.0} µs per request");
+    }
+    let [raw, adapter, compat] = big.map(|d| d.as_secs_f64());
+    println!("http_proxy adapter/raw = {:.3}", adapter / raw);
+    println!("http_proxy compat/adapter = {:.3}", compat / adapter);
+    let [raw, adapter, compat] = small.map(|d| d.as_secs_f64());
+    println!("http_proxy small adapter/raw = {:.3}", adapter / raw);
+    println!("http_proxy small compat/adapter = {:.3}", compat / adapter);
 }
 
 fn request(mode: &str, body: PatternBody) -> http::Request<PatternBody> {
@@ -88,9 +138,14 @@ async fn echo_big(server: &Server, mode: &str) -> Duration {
 
 /// SMALL echoes of SMALL_BYTES each on one connection: the total time.
 async fn echo_small(server: &Server, mode: &str) -> Duration {
+    echo_n(server, mode, SMALL).await
+}
+
+/// `n` echoes of SMALL_BYTES each on one connection: the total time.
+async fn echo_n(server: &Server, mode: &str, n: usize) -> Duration {
     let mut client = Client::connect(server.addr()).await;
     let start = Instant::now();
-    for _ in 0..SMALL {
+    for _ in 0..n {
         let response = client
             .send(request(mode, PatternBody::new(SMALL_BYTES)))
             .await
