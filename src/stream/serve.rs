@@ -80,6 +80,9 @@ pub const DEFAULT_SERVE_LIMIT: usize = 16;
 /// results to `output`, then closes it: the builder for such a run, started by
 /// [`spawn`](Serve::spawn) or by awaiting it.
 ///
+/// (Not to be confused with `wasi_http::serve` (feature `wasi-http`), which serves
+/// one wasi:http request: both answer requests with a handler, for two kinds of request.)
+///
 /// A handler returns `Ok(result)`, written to `output` (in input order unless
 /// [`order`](Serve::order) says [`Order::Completion`]), or `Err(e)`, recorded in
 /// [`Served::failures`] without stopping the others. At most [`limit`](Serve::limit)

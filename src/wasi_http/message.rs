@@ -66,6 +66,17 @@ pub(super) fn frame_request<B: Body>(headers: &mut HeaderMap, body: &B) {
     add_content_length(headers, body.size_hint().exact().filter(|&len| len > 0));
 }
 
+/// The trailer names the `trailer` headers announce (RFC 9110, section 6.6.2).
+pub(super) fn announced_trailers(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(header::TRAILER)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect()
+}
+
 fn add_content_length(headers: &mut HeaderMap, len: Option<u64>) {
     if let Some(len) = len
         && !headers.contains_key(header::CONTENT_LENGTH)

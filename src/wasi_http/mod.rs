@@ -35,6 +35,27 @@
 //! into the trailers future (not its default) and stops when the peer hangs up. The
 //! future that `Request::new` / `Response::new` return (whether the host transmitted the
 //! message) is awaited too and its value reported, not dropped.
+//!
+//! # Trailers
+//!
+//! A body's trailers travel to the host as the value of its trailers future, but whether
+//! the host sends them on is the host's business: hosts built on hyper (wasmtime's
+//! `wasmtime serve`, and the test host here) send only the trailers that a `trailer` header
+//! of the response (or request) announced, and only when the client sent `TE: trailers`
+//! and the body went out chunked (no `content-length`). So announce them:
+//!
+//! ```no_run
+//! # fn example(body: wit_futures::http::ChannelBody) -> http::Response<wit_futures::http::ChannelBody> {
+//! http::Response::builder()
+//!     .header(http::header::TRAILER, "x-count, x-checksum")
+//!     .body(body)
+//!     .unwrap()
+//! # }
+//! ```
+//!
+//! Trailers a body ends with that no `trailer` header announced are not dropped silently:
+//! [`Transmitted::unannounced_trailers`] names them, the [`Outcome`] is not `is_ok`, and
+//! [`serve`] reports them on stderr.
 
 mod client;
 mod fields;

@@ -137,6 +137,7 @@ where
         .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
     let sent = crate::task::spawn(sending(
         body,
+        message::announced_trailers(&headers),
         Some(contents_writer),
         end_writer,
         transmission,

@@ -6,6 +6,8 @@ use wasip3::{wit_future, wit_stream};
 use wit_bindgen::{FutureReader, FutureWriter, StreamWriter};
 
 use super::{Incoming, SendBodyError, error_code, message, to_fields, to_header_map};
+use std::sync::{Arc, Mutex};
+
 use futures_util::future::Either;
 
 use crate::future::{Receiver, Sender};
@@ -26,12 +28,18 @@ pub struct Transmitted<B> {
     /// The transmission result the host reported, through the future that `response.new`
     /// (or `request.new`) returned.
     pub transmission: Result<(), ErrorCode>,
+    /// Trailers the body ended with that no `trailer` header of the message announced:
+    /// they went to the host, but hosts built on hyper (wasmtime's, among them) send only
+    /// announced trailers, so the peer most likely never saw these. See
+    /// [the module docs](super#trailers).
+    pub unannounced_trailers: Vec<http::HeaderName>,
 }
 
 impl<B> Transmitted<B> {
-    /// True if the body went out whole and the host reported no error.
+    /// True if the body went out whole, every trailer was announced, and the host reported
+    /// no error.
     pub fn is_ok(&self) -> bool {
-        self.body.is_ok() && self.transmission.is_ok()
+        self.body.is_ok() && self.transmission.is_ok() && self.unannounced_trailers.is_empty()
     }
 }
 
@@ -40,6 +48,7 @@ impl<B> fmt::Debug for Transmitted<B> {
         f.debug_struct("Transmitted")
             .field("body", &self.body)
             .field("transmission", &self.transmission)
+            .field("unannounced_trailers", &self.unannounced_trailers)
             .finish()
     }
 }
@@ -47,12 +56,29 @@ impl<B> fmt::Debug for Transmitted<B> {
 impl<B: Display> Display for Transmitted<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.body, &self.transmission) {
-            (Ok(bytes), Ok(())) => write!(f, "{bytes} body bytes sent"),
-            (Err(e), Ok(())) => write!(f, "{e}"),
-            (Ok(bytes), Err(e)) => write!(f, "{bytes} body bytes sent; transmission failed: {e}"),
-            (Err(e), Err(t)) => write!(f, "{e}; transmission failed: {t}"),
+            (Ok(bytes), Ok(())) => write!(f, "{bytes} body bytes sent")?,
+            (Err(e), Ok(())) => write!(f, "{e}")?,
+            (Ok(bytes), Err(e)) => write!(f, "{bytes} body bytes sent; transmission failed: {e}")?,
+            (Err(e), Err(t)) => write!(f, "{e}; transmission failed: {t}")?,
         }
+        write_unannounced(f, &self.unannounced_trailers)
     }
+}
+
+/// "; trailers not announced ..." for a non-empty list.
+pub(super) fn write_unannounced(
+    f: &mut fmt::Formatter<'_>,
+    names: &[http::HeaderName],
+) -> fmt::Result {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = names.iter().map(http::HeaderName::as_str).collect();
+    write!(
+        f,
+        "; trailers no `trailer` header announced (hosts on hyper drop them): {}",
+        names.join(", ")
+    )
 }
 
 /// An `http::Response` as a wasi:http response (status, headers, body with trailers), and
@@ -145,7 +171,13 @@ where
         .map_err(|()| super::internal(format_args!("status {} refused", parts.status)))?;
     Ok((
         wasi,
-        sending(body, contents_writer, end_writer, transmission),
+        sending(
+            body,
+            message::announced_trailers(&headers),
+            contents_writer,
+            end_writer,
+            transmission,
+        ),
     ))
 }
 
@@ -183,9 +215,11 @@ pub fn from_response(response: Response) -> Result<http::Response<Incoming>, Err
 }
 
 /// Pumps `body` into a wasi:http body (with no `contents`, drops it and ends the body
-/// plainly), then waits for the host's transmission result.
+/// plainly), then waits for the host's transmission result. `announced`: the names the
+/// message's `trailer` headers announce.
 pub(super) fn sending<B>(
     body: B,
+    announced: Vec<http::HeaderName>,
     contents: Option<StreamWriter<u8>>,
     end: FutureWriter<Result<Option<Trailers>, ErrorCode>>,
     transmission: FutureReader<Result<(), ErrorCode>>,
@@ -194,10 +228,25 @@ where
     B: Body + 'static,
     B::Error: Display + 'static,
 {
+    let unannounced = Arc::new(Mutex::new(Vec::new()));
+    let from_header_map = {
+        let unannounced = unannounced.clone();
+        move |trailers: &http::HeaderMap| {
+            let mut missing: Vec<http::HeaderName> = trailers
+                .keys()
+                .filter(|name| !announced.contains(name))
+                .cloned()
+                .collect();
+            if let Ok(mut list) = unannounced.lock() {
+                list.append(&mut missing);
+            }
+            to_fields(trailers)
+        }
+    };
     let body = match contents {
-        Some(contents) => Either::Left(
-            BodyWriter::new(contents, end, to_fields as fn(&_) -> _).send(body, error_code),
-        ),
+        Some(contents) => {
+            Either::Left(BodyWriter::new(contents, end, from_header_map).send(body, error_code))
+        }
         None => {
             drop(body);
             Either::Right(async move {
@@ -214,6 +263,14 @@ where
         let transmission = Receiver::new(transmission)
             .await
             .unwrap_or(Err(ErrorCode::InternalError(None)));
-        Transmitted { body, transmission }
+        let unannounced_trailers = unannounced
+            .lock()
+            .map(|mut list| core::mem::take(&mut *list))
+            .unwrap_or_default();
+        Transmitted {
+            body,
+            transmission,
+            unannounced_trailers,
+        }
     }
 }

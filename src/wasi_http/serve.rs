@@ -53,7 +53,7 @@ impl<H: Display, B: Display> Display for Outcome<H, B> {
         if let Err(e) = &response.transmission {
             write!(f, "; transmission failed: {e}")?;
         }
-        Ok(())
+        super::response::write_unannounced(f, &response.unannounced_trailers)
     }
 }
 
@@ -69,12 +69,17 @@ impl<H, B> fmt::Debug for Outcome<H, B> {
 
 /// Runs `handler` on a wasi:http request: the one line a `wasi:http/handler` export needs.
 ///
+/// (Not to be confused with [`stream::serve`](crate::stream::serve), which serves the items
+/// of a component-model stream, each on its own task: both answer requests with a handler,
+/// for two kinds of request.)
+///
 /// The request arrives as an `http::Request<`[`Incoming`]`>` (see [`from_request`]). The
 /// handler's response goes back as a wasi:http response whose body a spawned task pumps
 /// (see [`into_response`](super::into_response)); if the handler fails, the client gets `500 Internal Server
 /// Error` instead. Nothing is lost silently: a handler error, a body error, the client
-/// hanging up mid-body and an error in the host's transmission result are each reported as
-/// one line on stderr (see [`write_stderr`](super::write_stderr)) naming the request. Use [`serve_with`] to handle
+/// hanging up mid-body, trailers no `trailer` header announced (see
+/// [the module docs](super#trailers)) and an error in the host's transmission result are
+/// each reported as one line on stderr (see [`write_stderr`](super::write_stderr)) naming the request. Use [`serve_with`] to handle
 /// the [`Outcome`] yourself.
 ///
 /// # Errors
@@ -237,6 +242,7 @@ fn spawn_report<X, B, H, R>(
         let response = Transmitted {
             body: sent.body.map_err(convert),
             transmission: sent.transmission,
+            unannounced_trailers: sent.unannounced_trailers,
         };
         report(Outcome {
             request,
@@ -271,6 +277,7 @@ mod tests {
             response: Ok(Transmitted {
                 body,
                 transmission: Ok(()),
+                unannounced_trailers: Vec::new(),
             }),
         }
     }

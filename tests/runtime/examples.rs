@@ -155,3 +155,40 @@ async fn mini_redis_example() {
         ]
     );
 }
+
+/// The README's first component, served as the README serves it (here by the test host):
+/// each number's running total comes back, then the trailers.
+#[tokio::test]
+async fn first_component_answers_running_totals_with_trailers() {
+    use http::HeaderValue;
+    use wit_futures_harness::http::{Client, PatternBody, Server, read_body};
+
+    let server = Server::start("first-component").await;
+    let mut client = Client::connect(server.addr()).await;
+    for (input, expected, count, outcome) in [
+        ("1\n2\n3\n", "1\n3\n6\n", "3", "complete"),
+        ("10\n-4\nten\n7\n", "10\n6\n", "2", "not a number"),
+        ("", "", "0", "complete"),
+    ] {
+        let request = http::Request::post("/")
+            .header(http::header::HOST, "localhost")
+            .header(http::header::TE, HeaderValue::from_static("trailers"))
+            .body(PatternBody::bytes(input))
+            .unwrap();
+        let response = client.send(request).await.unwrap();
+        assert_eq!(response.headers()["trailer"], "x-count, x-outcome");
+        let mut text = Vec::new();
+        let received = read_body(response.into_body(), std::time::Duration::ZERO, |_, data| {
+            text.extend_from_slice(data)
+        })
+        .await;
+        assert_eq!(String::from_utf8(text).unwrap(), expected, "{input:?}");
+        let trailers = received.trailers.expect("trailers");
+        assert_eq!(trailers["x-count"], count);
+        assert_eq!(trailers["x-outcome"], outcome);
+    }
+    for log in server.logs(3).await {
+        assert!(log.settled, "{log:?}");
+        assert_eq!(log.stderr, "");
+    }
+}

@@ -348,3 +348,24 @@ async fn response_headers_the_host_refuses() {
          ErrorCode::InternalError(Some(\"header forbidden by the host (header proxy-authenticate)\"))\n",
     );
 }
+
+/// A body that ends in trailers no `trailer` header announced: the host (on hyper) drops
+/// them, and `serve` does not let that pass silently: the report names them on stderr.
+#[tokio::test]
+async fn unannounced_trailers_are_reported_not_silently_dropped() {
+    let server = Server::start(GUEST).await;
+    let mut request = request("GET", "/unannounced-trailers", PatternBody::empty());
+    request
+        .headers_mut()
+        .insert(http::header::TE, HeaderValue::from_static("trailers"));
+    let (parts, received, _) = exchange(&server, request).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!((received.bytes, received.trailers), (5, None));
+    let log = &server.logs(1).await[0];
+    assert_settled(log);
+    assert_eq!(
+        log.stderr,
+        "wasi-http: GET /unannounced-trailers: 5 body bytes sent; trailers no `trailer` header \
+         announced (hosts on hyper drop them): x-secret\n"
+    );
+}

@@ -11,6 +11,8 @@
 //! - `GET /forbidden-header`: a response with a header the host forbids.
 //! - `GET /hop-by-hop`: a response with connection-level headers, which are left out.
 //! - `GET /empty`: an empty response.
+//! - `GET /unannounced-trailers`: a body that ends with a trailer no `trailer` header
+//!   announced.
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -99,6 +101,18 @@ async fn route(request: http::Request<Incoming>) -> Result<http::Response<AnyBod
         "/empty" => Ok(http::Response::new(Either::Right(Either::Right(
             Empty::new(),
         )))),
+        "/unannounced-trailers" => {
+            // Trailers without a `trailer` header announcing them.
+            let mut trailers = http::HeaderMap::new();
+            trailers.insert("x-secret", HeaderValue::from_static("42"));
+            let frames = futures::stream::iter([
+                Ok(Frame::data(Bytes::from_static(b"body\n"))),
+                Ok(Frame::trailers(trailers)),
+            ]);
+            Ok(http::Response::new(Either::Right(Either::Left(
+                StreamBody::new(frames.boxed()),
+            ))))
+        }
         other => Err(format!("no route {other}")),
     }
 }
