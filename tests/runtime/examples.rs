@@ -192,3 +192,52 @@ async fn first_component_answers_running_totals_with_trailers() {
         assert_eq!(log.stderr, "");
     }
 }
+
+/// The first code block after `marker` in `text`: the lines between its fences.
+fn block_after<'a>(text: &'a str, marker: &str) -> &'a str {
+    let at = text.find(marker).unwrap_or_else(|| panic!("no {marker:?}"));
+    let open = at + text[at..].find("```").unwrap();
+    let body = open + text[open..].find('\n').unwrap() + 1;
+    let close = body + text[body..].find("```").unwrap();
+    &text[body..close]
+}
+
+/// The README's first component is the code the tests build and serve: `src/lib.rs` word
+/// for word, `Cargo.toml` but for the wit-futures line (the README points at a clone next to
+/// it, the workspace at itself).
+#[test]
+fn readme_first_component_is_the_tested_example() {
+    let readme = include_str!("../../README.md");
+    let section = &readme[readme.find("## Your first component").unwrap()..];
+    assert_eq!(
+        block_after(section, "`src/lib.rs`:"),
+        include_str!("../../examples/first-component/src/lib.rs"),
+        "README.md's src/lib.rs differs from examples/first-component/src/lib.rs"
+    );
+    let readme_toml: Vec<&str> = block_after(section, "`Cargo.toml`:")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            if l.starts_with("wit-futures =") {
+                "wit-futures = ..."
+            } else {
+                l
+            }
+        })
+        .collect();
+    let workspace_toml: Vec<&str> = include_str!("../../examples/first-component/Cargo.toml")
+        .lines()
+        .map(|l| {
+            if l.starts_with("wit-futures =") {
+                "wit-futures = ..."
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert_eq!(readme_toml, workspace_toml);
+    assert!(
+        block_after(section, "`Cargo.toml`:")
+            .contains(r#"wit-futures = { version = "0.1", path = "../wit-futures", features = ["wasi-http"] }"#)
+    );
+}
