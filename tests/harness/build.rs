@@ -1,6 +1,8 @@
 //! Builds every guest component (test guests, examples, the benchmark guest) for
-//! `wasm32-wasip2` into one shared target directory, composes the caller/callee pairs, and
-//! tells the harness where the `.wasm` files are.
+//! `wasm32-wasip2` into one shared target directory (`target/guests-checked`, with debug
+//! assertions and overflow checks, for everything but `--release` builds of the harness;
+//! `target/guests` for the benchmarks), composes the caller/callee pairs, and tells the
+//! harness where the `.wasm` files are.
 //!
 //! The library's own build never runs this: only this dev-only crate does.
 
@@ -31,13 +33,26 @@ fn main() {
     ensure_target_installed();
 
     let guests = guest_packages(&root);
-    let target_dir = root.join("target").join("guests");
+    // Tests (and everything else built without optimisation) run the guests with the
+    // crate's debug assertions and overflow checks on; benchmarks run them as published.
+    let checked = env::var("PROFILE").as_deref() != Ok("release");
+    let target_dir = root
+        .join("target")
+        .join(if checked { "guests-checked" } else { "guests" });
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
         .current_dir(&root)
         .args(["build", "--release", "--target", TARGET, "--target-dir"])
         .arg(&target_dir);
+    if checked {
+        build.args([
+            "--config",
+            "profile.release.debug-assertions=true",
+            "--config",
+            "profile.release.overflow-checks=true",
+        ]);
+    }
     for (name, _) in &guests {
         build.args(["-p", name]);
     }
