@@ -313,9 +313,8 @@ async fn sink_write(g: &mut Guest) {
 /// 100 bytes: `into_async_write()` + `write_all` vs raw `write_all` of a reused `Vec`, the
 /// host reading as fast as it can.
 async fn byte_write(g: &mut Guest) {
-    let write = g.func::<(u64, u32, String), ((StreamReader<u8>, FutureReader<(u64, u64)>),)>(
-        "byte-write",
-    );
+    let write =
+        g.func::<(u64, u32, String), ((StreamReader<u8>, FutureReader<(u64, u64)>),)>("byte-write");
     let run = async |g: &mut Guest, n: u64, size: u32, mode: &str| {
         let (count, (nanos, allocs)) = g
             .run(async |a| {

@@ -127,7 +127,7 @@ async fn tcp_echo() {
 /// The RESP for one SET or GET.
 fn request(i: usize, connection: usize) -> String {
     let key = format!("key:{connection}:{}", i % 100);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let value = format!("value-{i:08}");
         format!(
             "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n{value}\r\n",

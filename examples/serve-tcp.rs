@@ -15,7 +15,9 @@ async fn main() {
         Some(port) => port.parse().expect("usage: serve-tcp [port]"),
         None => 6379,
     };
-    println!("serving examples/mini-redis on 127.0.0.1:{port} (wasmtime 50, WASI 0.3 sockets, loopback only)");
+    println!(
+        "serving examples/mini-redis on 127.0.0.1:{port} (wasmtime 50, WASI 0.3 sockets, loopback only)"
+    );
     println!("try: redis-cli -p {port} set greeting hello && redis-cli -p {port} get greeting");
     println!("     redis-benchmark -p {port} -t set,get -n 100000 -c 50 -P 16 -q");
     let ended = wit_futures_harness::command::run_command(

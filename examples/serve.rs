@@ -37,9 +37,15 @@ async fn main() {
     let server = if proxy {
         let upstream = Upstream::start().await;
         let url = upstream.url();
-        println!("upstream (plain hyper) on {url}: /item/<n>, /echo, /generate?bytes=N, /slow?ms=N");
-        let server =
-            Server::start_with_env("example-http-proxy", addr, &[("UPSTREAM", &url), ("UPSTREAM_TIMEOUT_MS", "2000")]).await;
+        println!(
+            "upstream (plain hyper) on {url}: /item/<n>, /echo, /generate?bytes=N, /slow?ms=N"
+        );
+        let server = Server::start_with_env(
+            "example-http-proxy",
+            addr,
+            &[("UPSTREAM", &url), ("UPSTREAM_TIMEOUT_MS", "2000")],
+        )
+        .await;
         _upstream = Some(upstream);
         let url = server.url("/");
         println!("serving examples/http-proxy on {url}, forwarding to the upstream");

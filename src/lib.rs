@@ -223,7 +223,14 @@ mod select_ready {
     fn operations_in_flight_can_be_parked() {
         fn park<P: crate::Park>() {}
         type Convert = fn(&Pinned) -> Result<Pinned, Pinned>;
-        park::<crate::http::SendBody<crate::http::IncomingBody<Pinned, Pinned>, Pinned, Pinned, Convert>>();
+        park::<
+            crate::http::SendBody<
+                crate::http::IncomingBody<Pinned, Pinned>,
+                Pinned,
+                Pinned,
+                Convert,
+            >,
+        >();
         park::<crate::http::IncomingBody<Pinned, Pinned>>();
         park::<crate::wasi_sockets::TcpStream>();
         park::<crate::wasi_sockets::OwnedReadHalf>();
@@ -231,15 +238,19 @@ mod select_ready {
         park::<crate::wasi_sockets::TcpListener>();
     }
 
+    /// Trailers as a list of name/value pairs.
+    #[cfg(feature = "http")]
+    type Pairs = Vec<(String, String)>;
+
     /// A header converter may capture configuration (here, an allow-list).
     #[cfg(feature = "http")]
     #[allow(dead_code)]
     fn converters_may_be_closures(
         contents: wit_bindgen::StreamReader<u8>,
-        end: wit_bindgen::FutureReader<Result<Option<Vec<(String, String)>>, String>>,
+        end: wit_bindgen::FutureReader<Result<Option<Pairs>, String>>,
     ) -> impl http_body::Body + Send {
-        let allowed = vec![String::from("x-checksum")];
-        crate::http::IncomingBody::new(Some(contents), end, move |fields: Vec<(String, String)>| {
+        let allowed = [String::from("x-checksum")];
+        crate::http::IncomingBody::new(Some(contents), end, move |fields: Pairs| {
             let mut map = http::HeaderMap::new();
             for (name, value) in fields.into_iter().filter(|(n, _)| allowed.contains(n)) {
                 let name = http::HeaderName::try_from(name).map_err(|e| e.to_string())?;

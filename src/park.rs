@@ -174,7 +174,9 @@ impl<T: 'static, E: 'static, C> Park for crate::http::IncomingBody<T, E, C> {
 }
 
 #[cfg(feature = "http")]
-impl<B: http_body::Body, T: 'static, E: 'static, F, C> Park for crate::http::SendBody<B, T, E, F, C> {
+impl<B: http_body::Body, T: 'static, E: 'static, F, C> Park
+    for crate::http::SendBody<B, T, E, F, C>
+{
     fn park(&mut self) {
         crate::http::SendBody::park(self);
     }

@@ -87,7 +87,6 @@ impl<T: 'static> Receiver<T> {
     }
 
     /// A receiver that already handed out its value.
-    #[cfg(feature = "http")]
     pub(crate) fn terminated() -> Self {
         Self { state: State::Done }
     }

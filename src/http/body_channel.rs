@@ -92,7 +92,7 @@ impl fmt::Display for BodyClosed {
 impl std::error::Error for BodyClosed {}
 
 impl BodySender {
-    /// Sends one data frame, waiting while the body holds [`CHANNEL_FRAMES`] unread ones.
+    /// Sends one data frame, waiting while the body holds 4 unread ones.
     ///
     /// # Errors
     ///
@@ -105,7 +105,10 @@ impl BodySender {
     /// matters.
     pub async fn send_data(&mut self, data: impl Into<Bytes>) -> Result<(), BodyClosed> {
         let data = data.into();
-        if core::future::poll_fn(|cx| self.poll_ready(cx)).await.is_err() {
+        if core::future::poll_fn(|cx| self.poll_ready(cx))
+            .await
+            .is_err()
+        {
             return Err(BodyClosed(Some(data)));
         }
         self.try_send_data(data)
@@ -162,7 +165,10 @@ impl BodySender {
     }
 
     async fn end(&mut self, last: Message) -> Result<(), BodyClosed> {
-        if core::future::poll_fn(|cx| self.poll_ready(cx)).await.is_err() {
+        if core::future::poll_fn(|cx| self.poll_ready(cx))
+            .await
+            .is_err()
+        {
             return Err(BodyClosed(None));
         }
         self.tx.try_send(last).map_err(|_| BodyClosed(None))
@@ -269,7 +275,9 @@ impl fmt::Debug for ChannelBody {
             State::Open(_) => "open",
             State::Done => "done",
         };
-        f.debug_struct("ChannelBody").field("state", &state).finish()
+        f.debug_struct("ChannelBody")
+            .field("state", &state)
+            .finish()
     }
 }
 
@@ -332,7 +340,10 @@ mod tests {
     fn send_data_waits_for_room() {
         let (mut sender, mut body) = body_channel();
         let mut sent = 0;
-        while block_on(core::future::poll_fn(|cx| Poll::Ready(sender.poll_ready(cx)))).is_ready()
+        while block_on(core::future::poll_fn(|cx| {
+            Poll::Ready(sender.poll_ready(cx))
+        }))
+        .is_ready()
         {
             sender.try_send_data("x").unwrap();
             sent += 1;

@@ -63,6 +63,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
 
     /// Makes the next read ask for `items` (at least 1, at most the capacity), e.g. what
     /// is left of a body of known size.
+    #[cfg(feature = "http")]
     pub(crate) fn set_next_read(&mut self, items: usize) {
         self.next_read = items.clamp(1, self.capacity);
     }
@@ -74,6 +75,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
 
     /// Hands out every buffered item at once (without a copy when none was handed out
     /// one by one).
+    #[cfg(feature = "http")]
     pub(crate) fn take_items(&mut self) -> Vec<T> {
         core::mem::take(&mut self.items).collect()
     }

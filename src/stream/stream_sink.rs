@@ -273,7 +273,9 @@ impl<T: Send + 'static> StreamSink<T> {
                     continue;
                 }
             }
-            let n = items.len().min(self.capacity.saturating_sub(self.buffer.len()));
+            let n = items
+                .len()
+                .min(self.capacity.saturating_sub(self.buffer.len()));
             self.buffer.extend_from_slice(&items[..n]);
             self.start_write(cx);
             if n > 0 {

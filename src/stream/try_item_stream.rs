@@ -5,8 +5,8 @@ use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 use wit_bindgen::{FutureReader, StreamReader};
 
-use super::item_stream::ItemStream;
 use super::end::End;
+use super::item_stream::ItemStream;
 use crate::future::Receiver;
 
 /// The WASI 0.3 pattern of a `stream<T>` plus a `future<result<_, E>>` that says how it

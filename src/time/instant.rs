@@ -56,7 +56,8 @@ impl Instant {
 
     /// `self + duration`, at most the end of the clock (as far as a deadline goes: never).
     pub(crate) fn saturating_add(self, duration: Duration) -> Instant {
-        self.checked_add(duration).unwrap_or(Instant { nanos: u64::MAX })
+        self.checked_add(duration)
+            .unwrap_or(Instant { nanos: u64::MAX })
     }
 }
 
@@ -105,7 +106,10 @@ mod tests {
         assert_eq!(b.mark(), 1_500);
         assert_eq!(b - a, Duration::from_nanos(500));
         assert_eq!(a - b, Duration::ZERO);
-        assert_eq!(Instant::from_mark(u64::MAX).checked_add(Duration::from_nanos(1)), None);
+        assert_eq!(
+            Instant::from_mark(u64::MAX).checked_add(Duration::from_nanos(1)),
+            None
+        );
         assert_eq!(
             a.saturating_add(Duration::MAX),
             Instant::from_mark(u64::MAX)

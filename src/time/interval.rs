@@ -101,7 +101,10 @@ impl Interval {
                     let behind = now.duration_since(scheduled).as_nanos();
                     let periods = behind / self.period.as_nanos() + 1;
                     let skip = u64::try_from(periods).unwrap_or(u64::MAX);
-                    scheduled.saturating_add(self.period.saturating_mul(u32::try_from(skip).unwrap_or(u32::MAX)))
+                    scheduled.saturating_add(
+                        self.period
+                            .saturating_mul(u32::try_from(skip).unwrap_or(u32::MAX)),
+                    )
                 }
             }
         };

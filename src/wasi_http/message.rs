@@ -108,7 +108,12 @@ mod tests {
         let empty = http_body_util::Empty::<bytes::Bytes>::new();
         let framed = |status: u16, head: bool| {
             let mut headers = HeaderMap::new();
-            frame_response(&mut headers, StatusCode::from_u16(status).unwrap(), head, &empty);
+            frame_response(
+                &mut headers,
+                StatusCode::from_u16(status).unwrap(),
+                head,
+                &empty,
+            );
             headers.get(header::CONTENT_LENGTH).cloned()
         };
         assert_eq!(framed(200, false), Some(0.into()));

@@ -68,6 +68,8 @@ impl OwnedReadHalf {
     /// # Errors
     ///
     /// If `write` is the write half of another connection: both halves, unchanged.
+    // tokio's shape: the error gives both halves back as they are.
+    #[allow(clippy::result_large_err)]
     pub fn reunite(self, write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
         if Arc::ptr_eq(&self.connection, &write.connection) {
             Ok(TcpStream::from_halves(self, write))

@@ -135,7 +135,10 @@ impl TcpListener {
 
     /// Polls for the next connection, as [`accept`](Self::accept); only the most recent
     /// waker is woken.
-    pub fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+    pub fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         match core::task::ready!(Pin::new(&mut self.incoming).poll_next(cx)) {
             Some(socket) => Poll::Ready(TcpStream::from_socket(socket).map(|stream| {
                 let peer = stream.peer_addr().expect("known at accept");

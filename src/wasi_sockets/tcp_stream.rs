@@ -201,7 +201,10 @@ impl TcpStream {
     ///
     /// The socket's error.
     pub fn ttl(&self) -> io::Result<u32> {
-        self.socket().get_hop_limit().map(u32::from).map_err(io_error)
+        self.socket()
+            .get_hop_limit()
+            .map(u32::from)
+            .map_err(io_error)
     }
 
     /// The two halves, to read and write from different tasks; see

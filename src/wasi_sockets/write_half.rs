@@ -127,7 +127,11 @@ impl OwnedWriteHalf {
     }
 
     /// Accepts bytes of `buf` (see [`ByteWriter`]). Shared by the futures-io and tokio impls.
-    pub(super) fn poll_send(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(super) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if let State::Open(writer) = &mut self.state {
             match core::task::ready!(writer.poll_write_bytes(cx, buf)) {
                 Ok(n) => return Poll::Ready(Ok(n)),

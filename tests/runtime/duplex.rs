@@ -76,7 +76,11 @@ async fn line_echo_answers_each_line_while_the_peer_keeps_its_side_open() {
             assert_eq!(String::from_utf8(echo).unwrap(), line);
         }
         drop(peer.input);
-        assert_eq!(peer.output.next().await, None, "the echo ends with the input");
+        assert_eq!(
+            peer.output.next().await,
+            None,
+            "the echo ends with the input"
+        );
     })
     .await;
     g.assert_nothing_open().await;
@@ -96,7 +100,11 @@ async fn copy_echo_answers_each_message_while_the_peer_keeps_its_side_open() {
             assert_eq!(String::from_utf8(echo).unwrap(), message);
         }
         drop(peer.input);
-        assert_eq!(peer.output.next().await, None, "the echo ends with the input");
+        assert_eq!(
+            peer.output.next().await,
+            None,
+            "the echo ends with the input"
+        );
     })
     .await;
     g.assert_nothing_open().await;
@@ -109,9 +117,10 @@ async fn copy_echo_answers_each_message_while_the_peer_keeps_its_side_open() {
 #[tokio::test]
 async fn bytes_written_behind_a_write_in_flight_reach_a_late_reader_without_a_flush() {
     let mut g = Guest::new(GUEST).await;
-    let func = g.func::<(Vec<Vec<u8>>, StreamReader<u8>), ((StreamReader<u8>, FutureReader<String>),)>(
-        "write-on-turns",
-    );
+    let func = g
+        .func::<(Vec<Vec<u8>>, StreamReader<u8>), ((StreamReader<u8>, FutureReader<String>),)>(
+            "write-on-turns",
+        );
     let messages: Vec<Vec<u8>> = ["first;", "second;", "third;", "fourth"]
         .iter()
         .map(|m| m.as_bytes().to_vec())
@@ -152,13 +161,18 @@ fn duplex_doc_examples_are_the_tested_guest_code() {
     let guest = include_str!("../guests/duplex/src/lib.rs");
     let guest: Vec<&str> = guest.lines().map(str::trim).collect();
     for (file, source) in [
-        ("src/stream/duplex.rs", include_str!("../../src/stream/duplex.rs")),
+        (
+            "src/stream/duplex.rs",
+            include_str!("../../src/stream/duplex.rs"),
+        ),
         ("src/stream/mod.rs", include_str!("../../src/stream/mod.rs")),
     ] {
         let example = doc_example_with(source, "into_duplex(send)")
             .unwrap_or_else(|| panic!("{file}: no doc example using into_duplex(send)"));
         assert!(
-            guest.windows(example.len()).any(|w| w == example.as_slice()),
+            guest
+                .windows(example.len())
+                .any(|w| w == example.as_slice()),
             "{file}: the doc example is not in tests/guests/duplex/src/lib.rs:\n{}",
             example.join("\n")
         );

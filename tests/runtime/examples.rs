@@ -178,9 +178,11 @@ async fn first_component_answers_running_totals_with_trailers() {
         let response = client.send(request).await.unwrap();
         assert_eq!(response.headers()["trailer"], "x-count, x-outcome");
         let mut text = Vec::new();
-        let received = read_body(response.into_body(), std::time::Duration::ZERO, |_, data| {
-            text.extend_from_slice(data)
-        })
+        let received = read_body(
+            response.into_body(),
+            std::time::Duration::ZERO,
+            |_, data| text.extend_from_slice(data),
+        )
         .await;
         assert_eq!(String::from_utf8(text).unwrap(), expected, "{input:?}");
         let trailers = received.trailers.expect("trailers");
@@ -236,8 +238,7 @@ fn readme_first_component_is_the_tested_example() {
         })
         .collect();
     assert_eq!(readme_toml, workspace_toml);
-    assert!(
-        block_after(section, "`Cargo.toml`:")
-            .contains(r#"wit-futures = { version = "0.1", path = "../wit-futures", features = ["wasi-http"] }"#)
-    );
+    assert!(block_after(section, "`Cargo.toml`:").contains(
+        r#"wit-futures = { version = "0.1", path = "../wit-futures", features = ["wasi-http"] }"#
+    ));
 }

@@ -54,7 +54,12 @@ async fn exchange(
     )
     .await
     .expect("the body within two minutes");
-    (parts, received, check, String::from_utf8_lossy(&text).into_owned())
+    (
+        parts,
+        received,
+        check,
+        String::from_utf8_lossy(&text).into_owned(),
+    )
 }
 
 fn assert_settled(log: &RequestLog) {
@@ -69,12 +74,23 @@ async fn proxies_256_mib_byte_exact_both_ways_in_bounded_memory() {
     let _one_at_a_time = wit_futures_harness::exclusive().await;
     let upstream = Upstream::start().await;
     let server = proxy(&upstream.url(), &[]).await;
-    let (parts, _, _, text) = exchange(&server, request("POST", "/count", PatternBody::new(256 * MIB))).await;
+    let (parts, _, _, text) = exchange(
+        &server,
+        request("POST", "/count", PatternBody::new(256 * MIB)),
+    )
+    .await;
     assert_eq!(parts.status, StatusCode::OK);
-    assert_eq!(text, format!("{} bytes, pattern ok; trailers []", 256 * MIB));
+    assert_eq!(
+        text,
+        format!("{} bytes, pattern ok; trailers []", 256 * MIB)
+    );
     let (parts, received, check, _) = exchange(
         &server,
-        request("GET", &format!("/generate?bytes={}", 256 * MIB), PatternBody::empty()),
+        request(
+            "GET",
+            &format!("/generate?bytes={}", 256 * MIB),
+            PatternBody::empty(),
+        ),
     )
     .await;
     assert_eq!(parts.status, StatusCode::OK);
@@ -98,9 +114,15 @@ async fn trailers_go_through_both_ways() {
     let server = proxy(&upstream.url(), &[]).await;
     let mut trailers = HeaderMap::new();
     trailers.insert("x-checksum", HeaderValue::from_static("abc"));
-    let mut up = request("POST", "/count", PatternBody::new(100_000).trailers(trailers));
-    up.headers_mut()
-        .insert(http::header::TRAILER, HeaderValue::from_static("x-checksum"));
+    let mut up = request(
+        "POST",
+        "/count",
+        PatternBody::new(100_000).trailers(trailers),
+    );
+    up.headers_mut().insert(
+        http::header::TRAILER,
+        HeaderValue::from_static("x-checksum"),
+    );
     let (_, _, _, text) = exchange(&server, up).await;
     assert_eq!(text, "100000 bytes, pattern ok; trailers [x-checksum: abc]");
     let mut down = request("GET", "/generate?bytes=1000", PatternBody::empty());
@@ -120,10 +142,12 @@ async fn trailers_go_through_both_ways() {
 async fn empty_bodies_and_head_go_through() {
     let upstream = Upstream::start().await;
     let server = proxy(&upstream.url(), &[]).await;
-    let (parts, received, _, _) = exchange(&server, request("POST", "/echo", PatternBody::empty())).await;
+    let (parts, received, _, _) =
+        exchange(&server, request("POST", "/echo", PatternBody::empty())).await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!((received.bytes, received.error), (0, None));
-    let (parts, received, _, _) = exchange(&server, request("HEAD", "/item/7", PatternBody::empty())).await;
+    let (parts, received, _, _) =
+        exchange(&server, request("HEAD", "/item/7", PatternBody::empty())).await;
     assert_eq!(parts.status, StatusCode::OK);
     assert_eq!(parts.headers[http::header::CONTENT_LENGTH], "7");
     assert_eq!((received.bytes, received.error), (0, None));
@@ -139,15 +163,19 @@ async fn empty_bodies_and_head_go_through() {
 async fn upstream_closing_mid_body_fails_the_clients_body() {
     let upstream = Upstream::start().await;
     let server = proxy(&upstream.url(), &[]).await;
-    let (parts, received, _, text) =
-        exchange(&server, request("GET", "/cut?bytes=100000", PatternBody::empty())).await;
+    let (parts, received, _, text) = exchange(
+        &server,
+        request("GET", "/cut?bytes=100000", PatternBody::empty()),
+    )
+    .await;
     assert_eq!(parts.status, StatusCode::OK, "{text}");
     assert!(received.error.is_some(), "{received:?}");
     assert!(received.bytes < 200_000, "{received:?}");
     let log = &server.logs(1).await[0];
     assert_settled(log);
     assert!(
-        log.stderr.starts_with("http-proxy: GET /cut?bytes=100000: response body failed"),
+        log.stderr
+            .starts_with("http-proxy: GET /cut?bytes=100000: response body failed"),
         "{log:?}"
     );
 }
@@ -159,22 +187,36 @@ async fn upstream_closing_mid_body_fails_the_clients_body() {
 async fn slow_unreachable_and_denied_upstreams_are_gateway_errors() {
     let upstream = Upstream::start().await;
     let server = proxy(&upstream.url(), &[("UPSTREAM_TIMEOUT_MS", "200")]).await;
-    let (parts, _, _, text) = exchange(&server, request("GET", "/slow?ms=5000", PatternBody::empty())).await;
+    let (parts, _, _, text) = exchange(
+        &server,
+        request("GET", "/slow?ms=5000", PatternBody::empty()),
+    )
+    .await;
     assert_eq!(parts.status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(text, "the upstream did not answer within 200ms\n");
     assert_settled(&server.logs(1).await[0]);
 
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let server = proxy(&format!("http://{closed}"), &[]).await;
     let (parts, _, _, text) = exchange(&server, request("GET", "/", PatternBody::empty())).await;
     assert_eq!(parts.status, StatusCode::BAD_GATEWAY);
-    assert!(text.starts_with("the upstream request failed: ErrorCode::ConnectionRefused"), "{text}");
+    assert!(
+        text.starts_with("the upstream request failed: ErrorCode::ConnectionRefused"),
+        "{text}"
+    );
     assert_settled(&server.logs(1).await[0]);
 
     let server = proxy("http://192.0.2.1:80", &[]).await;
     let (parts, _, _, text) = exchange(&server, request("GET", "/", PatternBody::empty())).await;
     assert_eq!(parts.status, StatusCode::BAD_GATEWAY);
-    assert_eq!(text, "the upstream request failed: ErrorCode::HttpRequestDenied\n");
+    assert_eq!(
+        text,
+        "the upstream request failed: ErrorCode::HttpRequestDenied\n"
+    );
     assert_settled(&server.logs(1).await[0]);
 }
 
@@ -192,7 +234,10 @@ async fn client_abort_cancels_the_upstream_request() {
         .await
         .unwrap();
     let mut body = response.into_body();
-    let first = http_body_util::BodyExt::frame(&mut body).await.unwrap().unwrap();
+    let first = http_body_util::BodyExt::frame(&mut body)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.into_data().unwrap(), "drip 0\n");
     drop(body);
     drop(client);
@@ -219,7 +264,10 @@ async fn proxies_64_concurrent_requests() {
             let (parts, received, check, _) =
                 exchange(server, request("POST", "/echo", PatternBody::new(len))).await;
             assert_eq!(parts.status, StatusCode::OK);
-            assert_eq!((received.bytes, received.error, check.first_mismatch), (len, None, None));
+            assert_eq!(
+                (received.bytes, received.error, check.first_mismatch),
+                (len, None, None)
+            );
         }
     });
     futures::future::join_all(requests).await;
@@ -246,6 +294,9 @@ async fn fan_out_answers_each_upstream_request_as_it_finishes() {
         .collect();
     assert_eq!(lines, expected);
     let trailers = received.trailers.expect("trailers");
-    assert_eq!((&trailers["x-requests"], &trailers["x-failed"]), (&HeaderValue::from(20), &HeaderValue::from(0)));
+    assert_eq!(
+        (&trailers["x-requests"], &trailers["x-failed"]),
+        (&HeaderValue::from(20), &HeaderValue::from(0))
+    );
     assert_settled(&server.logs(1).await[0]);
 }

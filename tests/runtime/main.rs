@@ -16,6 +16,6 @@ mod stream_reader;
 mod stream_writer;
 mod task;
 mod tcp;
-mod tokio_io;
 mod time;
+mod tokio_io;
 mod torture;

@@ -21,10 +21,7 @@ async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// Runs mini-redis on a free port (with `MAX_CLIENTS` if given) while `client` talks to
 /// it; `client` gets the port once the server accepts connections.
-async fn with_server<R: Send>(
-    max_clients: Option<&str>,
-    client: impl AsyncFnOnce(u16) -> R,
-) -> R {
+async fn with_server<R: Send>(max_clients: Option<&str>, client: impl AsyncFnOnce(u16) -> R) -> R {
     let port = free_port();
     let port_text = port.to_string();
     let mut env = vec![("PORT", port_text.as_str())];
@@ -58,7 +55,11 @@ async fn redis_crate_gets_the_answers_redis_gives() {
         let mut con = connection(port).await;
         let pong: String = redis::cmd("PING").query_async(&mut con).await.unwrap();
         assert_eq!(pong, "PONG");
-        let echo: String = redis::cmd("ECHO").arg("hi there").query_async(&mut con).await.unwrap();
+        let echo: String = redis::cmd("ECHO")
+            .arg("hi there")
+            .query_async(&mut con)
+            .await
+            .unwrap();
         assert_eq!(echo, "hi there");
         let () = con.set("greeting", "hello").await.unwrap();
         let got: Option<String> = con.get("greeting").await.unwrap();
@@ -66,14 +67,27 @@ async fn redis_crate_gets_the_answers_redis_gives() {
         let missing: Option<String> = con.get("nothing here").await.unwrap();
         assert_eq!(missing, None);
         // (`AsyncCommands::incr` sends INCRBY, which mini-redis does not have.)
-        let n: i64 = redis::cmd("INCR").arg("counter").query_async(&mut con).await.unwrap();
+        let n: i64 = redis::cmd("INCR")
+            .arg("counter")
+            .query_async(&mut con)
+            .await
+            .unwrap();
         assert_eq!(n, 1);
-        let n: i64 = redis::cmd("INCR").arg("counter").query_async(&mut con).await.unwrap();
+        let n: i64 = redis::cmd("INCR")
+            .arg("counter")
+            .query_async(&mut con)
+            .await
+            .unwrap();
         assert_eq!(n, 2);
-        let not_a_number: redis::RedisResult<i64> =
-            redis::cmd("INCR").arg("greeting").query_async(&mut con).await;
+        let not_a_number: redis::RedisResult<i64> = redis::cmd("INCR")
+            .arg("greeting")
+            .query_async(&mut con)
+            .await;
         assert!(
-            not_a_number.unwrap_err().to_string().contains("not an integer"),
+            not_a_number
+                .unwrap_err()
+                .to_string()
+                .contains("not an integer"),
             "INCR of a string is an error reply"
         );
         let exists: i64 = redis::cmd("EXISTS")
@@ -98,7 +112,12 @@ async fn redis_crate_gets_the_answers_redis_gives() {
             .await
             .unwrap();
         within("the key to expire", async {
-            while con.get::<_, Option<String>>("short-lived").await.unwrap().is_some() {
+            while con
+                .get::<_, Option<String>>("short-lived")
+                .await
+                .unwrap()
+                .is_some()
+            {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
@@ -144,7 +163,11 @@ async fn pipelined_commands_from_fifty_clients_come_back_in_order() {
                 pipe.cmd("GET").arg(format!("{c}:{i}"));
             }
             let values: Vec<i64> = pipe.query_async(&mut con).await.unwrap();
-            assert_eq!(values, (0..1000).map(|i| i * c).collect::<Vec<i64>>(), "client {c}");
+            assert_eq!(
+                values,
+                (0..1000).map(|i| i * c).collect::<Vec<i64>>(),
+                "client {c}"
+            );
         });
         within("50 pipelining clients", futures::future::join_all(clients)).await;
     })
@@ -165,7 +188,11 @@ async fn read_until_closed(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_malformed_frame_gets_an_error_reply_then_the_connection_closes() {
     with_server(None, async |port| {
-        for garbage in [&b"*x\r\n"[..], b"*1\r\n*1\r\n$4\r\nPING\r\n", b"*1\r\n$-5\r\n"] {
+        for garbage in [
+            &b"*x\r\n"[..],
+            b"*1\r\n*1\r\n$4\r\nPING\r\n",
+            b"*1\r\n$-5\r\n",
+        ] {
             let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
             stream.write_all(garbage).await.unwrap();
             let reply = read_until_closed(&mut stream).await;
@@ -181,7 +208,10 @@ async fn a_malformed_frame_gets_an_error_reply_then_the_connection_closes() {
             .await
             .unwrap();
         let reply = read_until_closed(&mut stream).await;
-        assert!(reply.starts_with("+PONG\r\n$2\r\nhi\r\n-ERR Protocol error"), "{reply:?}");
+        assert!(
+            reply.starts_with("+PONG\r\n$2\r\nhi\r\n-ERR Protocol error"),
+            "{reply:?}"
+        );
         let mut con = connection(port).await;
         let pong: String = redis::cmd("PING").query_async(&mut con).await.unwrap();
         assert_eq!(pong, "PONG");

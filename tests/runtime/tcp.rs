@@ -93,7 +93,9 @@ async fn line_echo_answers_each_line_while_the_client_keeps_its_side_open() {
         }
         writer.shutdown().await.unwrap();
         let mut rest = Vec::new();
-        within("the end", reader.read_to_end(&mut rest)).await.unwrap();
+        within("the end", reader.read_to_end(&mut rest))
+            .await
+            .unwrap();
         assert!(rest.is_empty(), "{rest:?}");
         echoed
     })
@@ -154,7 +156,9 @@ async fn tokio_copy_echo_answers_and_shuts_down() {
         within("pong", stream.read_exact(&mut pong)).await.unwrap();
         stream.shutdown().await.unwrap();
         let mut rest = Vec::new();
-        within("the end", stream.read_to_end(&mut rest)).await.unwrap();
+        within("the end", stream.read_to_end(&mut rest))
+            .await
+            .unwrap();
         [ping, pong, [rest.len() as u8; 4]]
     })
     .await;
@@ -179,10 +183,16 @@ async fn sixty_four_connections_are_served_at_once() {
                 let (reader, mut writer) = stream.into_split();
                 let mut reader = BufReader::new(reader);
                 let mut answers = String::new();
-                writer.write_all(format!("first {i}\n").as_bytes()).await.unwrap();
+                writer
+                    .write_all(format!("first {i}\n").as_bytes())
+                    .await
+                    .unwrap();
                 reader.read_line(&mut answers).await.unwrap();
                 barrier.wait().await;
-                writer.write_all(format!("second {i}\n").as_bytes()).await.unwrap();
+                writer
+                    .write_all(format!("second {i}\n").as_bytes())
+                    .await
+                    .unwrap();
                 reader.read_line(&mut answers).await.unwrap();
                 writer.shutdown().await.unwrap();
                 answers
@@ -323,10 +333,7 @@ async fn server_reset_is_the_guests_read_error() {
         drop(stream);
     });
     let report = connecting(&mut g, &addr.to_string(), "read", 0).await;
-    assert!(
-        report.starts_with("error ConnectionReset"),
-        "{report}"
-    );
+    assert!(report.starts_with("error ConnectionReset"), "{report}");
     within("the server", server).await.unwrap();
     g.assert_nothing_open().await;
 }

@@ -50,10 +50,7 @@ async fn timeout_gives_the_output_or_elapsed() {
     let (early,) = g
         .run(async |a| {
             let answer = future_after(a, Duration::from_millis(1), "early".to_string());
-            within
-                .call_concurrent(a, (20_000, answer))
-                .await
-                .unwrap()
+            within.call_concurrent(a, (20_000, answer)).await.unwrap()
         })
         .await;
     assert_eq!(early, "answer early");
@@ -83,9 +80,7 @@ async fn sleeps_race_in_select_and_the_loser_still_completes() {
 #[tokio::test]
 async fn interval_ticks_every_period() {
     let mut g = Guest::new(GUEST).await;
-    let (ticks,) = g
-        .call::<(u64, u32), (Vec<u64>,)>("ticks", (10, 5))
-        .await;
+    let (ticks,) = g.call::<(u64, u32), (Vec<u64>,)>("ticks", (10, 5)).await;
     assert_eq!(ticks, [0, 10_000_000, 20_000_000, 30_000_000, 40_000_000]);
     g.assert_nothing_open().await;
 }

@@ -368,7 +368,11 @@ impl Guest for Component {
         (rx, report_rx)
     }
 
-    async fn byte_write(n: u64, size: u32, mode: String) -> (StreamReader<u8>, FutureReader<(u64, u64)>) {
+    async fn byte_write(
+        n: u64,
+        size: u32,
+        mode: String,
+    ) -> (StreamReader<u8>, FutureReader<(u64, u64)>) {
         let (tx, rx) = wit_stream::new();
         let (report_tx, report_rx) = wit_future::new(|| (0, 0));
         let size = size as usize;
@@ -417,7 +421,9 @@ impl Guest for Component {
                         let (mut reader, mut writer) = stream.into_split();
                         total += if mode == "adapter" {
                             // The read half is buffered: copy its batches as they are.
-                            futures::io::copy_buf(&mut reader, &mut writer).await.unwrap()
+                            futures::io::copy_buf(&mut reader, &mut writer)
+                                .await
+                                .unwrap()
                         } else {
                             // futures' copy adds an 8 KiB buffer of its own.
                             futures::io::copy(&mut reader, &mut writer).await.unwrap()

@@ -95,20 +95,34 @@ async fn proxy_adapter(
     request: http::Request<wit_futures::wasi_http::Incoming>,
 ) -> Result<http::Response<wit_futures::wasi_http::Incoming>, ErrorCode> {
     let (mut parts, body) = request.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    parts.uri = upstream_uri(&path).parse().map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    parts.uri = upstream_uri(&path)
+        .parse()
+        .map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
     parts.headers.remove(http::header::HOST);
-    let (response, _sent) = wit_futures::wasi_http::send(http::Request::from_parts(parts, body)).await?;
+    let (response, _sent) =
+        wit_futures::wasi_http::send(http::Request::from_parts(parts, body)).await?;
     Ok(response)
 }
 
 async fn proxy_compat(request: Request) -> Result<Response, ErrorCode> {
     let request = wasip3::http_compat::http_from_wasi_request(request)?;
     let (mut parts, body) = request.into_parts();
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    parts.uri = upstream_uri(&path).parse().map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    parts.uri = upstream_uri(&path)
+        .parse()
+        .map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
     parts.headers.remove(http::header::HOST);
-    let upstream = wasip3::http_compat::http_into_wasi_request(http::Request::from_parts(parts, body))?;
+    let upstream =
+        wasip3::http_compat::http_into_wasi_request(http::Request::from_parts(parts, body))?;
     let response = wasip3::http::client::send(upstream).await?;
     let response = wasip3::http_compat::http_from_wasi_response(response)?;
     wasip3::http_compat::http_into_wasi_response(response)
@@ -151,13 +165,15 @@ async fn proxy_raw(request: Request) -> Result<Response, ErrorCode> {
     let path = request.get_path_with_query().unwrap_or_default();
     let method = request.get_method();
     let headers = request.get_headers().clone();
-    let _ = headers.delete(&"host".to_string());
+    let _ = headers.delete("host");
     let (result, result_reader) = wit_future::new(|| Ok(()));
     drop(result);
     let (contents, trailers) = Request::consume_body(request, result_reader);
     let (contents, trailers) = relay(contents, trailers);
     let (upstream, sent) = Request::new(headers, Some(contents), trailers, None);
-    let uri: http::Uri = upstream_uri(&path).parse().map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
+    let uri: http::Uri = upstream_uri(&path)
+        .parse()
+        .map_err(|_| ErrorCode::HttpRequestUriInvalid)?;
     let _ = upstream.set_method(&method);
     let _ = upstream.set_scheme(Some(&wasip3::http::types::Scheme::Http));
     let _ = upstream.set_authority(uri.authority().map(|a| a.as_str()));

@@ -46,7 +46,11 @@ async fn route(request: http::Request<Incoming>) -> Result<http::Response<ProxyB
     let Some(upstream) = env("UPSTREAM") else {
         return Ok(text(StatusCode::BAD_GATEWAY, "no UPSTREAM configured\n"));
     };
-    let deadline = Duration::from_millis(env("UPSTREAM_TIMEOUT_MS").and_then(|ms| ms.parse().ok()).unwrap_or(10_000));
+    let deadline = Duration::from_millis(
+        env("UPSTREAM_TIMEOUT_MS")
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(10_000),
+    );
     if request.uri().path() == "/fan-out" {
         let n = request
             .uri()
@@ -140,12 +144,22 @@ fn fan_out(upstream: String, n: usize, deadline: Duration) -> http::Response<Pro
 }
 
 /// GET `uri`: its status and body size, or why it failed.
-async fn fetch(i: usize, uri: String, deadline: Duration) -> (usize, Result<(StatusCode, u64), String>) {
-    let request = http::Request::get(uri).body(Empty::<Bytes>::new()).expect("a valid request");
+async fn fetch(
+    i: usize,
+    uri: String,
+    deadline: Duration,
+) -> (usize, Result<(StatusCode, u64), String>) {
+    let request = http::Request::get(uri)
+        .body(Empty::<Bytes>::new())
+        .expect("a valid request");
     let exchange = async {
         let (response, _) = wasi_http::send(request).await.map_err(|e| e.to_string())?;
         let status = response.status();
-        let body = response.into_body().collect().await.map_err(|e| e.to_string())?;
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?;
         Ok((status, body.to_bytes().len() as u64))
     };
     let result = match timeout(deadline, exchange).await {

@@ -48,7 +48,9 @@ impl wasip3::exports::cli::run::Guest for MiniRedis {
             };
             if clients.get() >= max_clients {
                 spawn(async move {
-                    let _ = stream.write_all(b"-ERR max number of clients reached\r\n").await;
+                    let _ = stream
+                        .write_all(b"-ERR max number of clients reached\r\n")
+                        .await;
                     let _ = stream.close().await;
                 })
                 .detach();

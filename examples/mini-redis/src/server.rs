@@ -204,7 +204,12 @@ fn execute(frame: Frame, db: &Db) -> Frame {
         return error("ERR empty command");
     };
     let name = String::from_utf8_lossy(name).to_ascii_uppercase();
-    let arity = || error(format!("ERR wrong number of arguments for '{}' command", name.to_lowercase()));
+    let arity = || {
+        error(format!(
+            "ERR wrong number of arguments for '{}' command",
+            name.to_lowercase()
+        ))
+    };
     match (name.as_str(), args) {
         ("PING", []) => Frame::SimpleString(Bytes::from_static(b"PONG")),
         ("PING", [message]) | ("ECHO", [message]) => Frame::BulkString(message.clone()),
@@ -229,7 +234,10 @@ fn execute(frame: Frame, db: &Db) -> Frame {
         ("INCR", [key]) => {
             let current = match db.get(key) {
                 None => 0,
-                Some(value) => match std::str::from_utf8(&value).ok().and_then(|v| v.parse::<i64>().ok()) {
+                Some(value) => match std::str::from_utf8(&value)
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok())
+                {
                     Some(n) => n,
                     None => return error("ERR value is not an integer or out of range"),
                 },

@@ -118,6 +118,7 @@ pub(super) enum PipeOutcome<E, Err, T> {
 impl<E: Unpin, Err, T> PipeOutcome<E, Err, T> {
     /// Polls for the end and how many items it took, once `close` gave it the held items
     /// and closed it, or for the error with the end.
+    #[allow(clippy::type_complexity)]
     pub(super) fn poll(
         &mut self,
         cx: &mut Context<'_>,

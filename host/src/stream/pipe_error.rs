@@ -107,8 +107,7 @@ impl<E, Err: std::error::Error + 'static, T> std::error::Error for PipeError<E, 
 /// report; the writer, the count and the unsent items are dropped.
 impl<W, T> From<PipeError<W, io::Error, T>> for io::Error {
     fn from(e: PipeError<W, io::Error, T>) -> io::Error {
-        e.error.unwrap_or_else(|| {
-            io::Error::other("the pipe's consumer went away without a report")
-        })
+        e.error
+            .unwrap_or_else(|| io::Error::other("the pipe's consumer went away without a report"))
     }
 }

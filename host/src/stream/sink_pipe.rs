@@ -9,8 +9,8 @@ use futures_sink::Sink;
 use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
 
-use super::{HOST_READ_BATCH, PipeError};
 use super::pipe::{EndInStore, PipeOutcome, pipe};
+use super::{HOST_READ_BATCH, PipeError};
 
 /// Pipes the guest's stream `reader` into `sink`; the returned future resolves once the
 /// guest closed its stream and the sink was closed too (to the sink and the number of items

@@ -13,8 +13,8 @@ mod runtime;
 
 pub use runtime::{Ctx, Guest, component_path, loopback_only};
 pub use wasmtime;
-pub use wit_futures_wasmtime as host;
 pub use wasmtime::component::{Accessor, FutureReader, StreamReader};
+pub use wit_futures_wasmtime as host;
 
 /// Runs the tests that hold it one at a time: those that load both cores (hundreds of MiB
 /// over HTTP, many clients, the torture test) and those whose assertions depend on timers

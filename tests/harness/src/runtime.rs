@@ -3,12 +3,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use std::net::SocketAddr;
 use wasmtime::component::{
     Accessor, ComponentNamedList, InstancePre, Lift, Linker, Lower, ResourceTable, TypedFunc,
 };
 use wasmtime::component::{Component, Instance};
 use wasmtime::{Config, Engine, Store};
-use std::net::SocketAddr;
 
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -108,7 +108,9 @@ pub(crate) fn wasi_builder() -> WasiCtxBuilder {
 /// which wasmtime checks as a bind of the unspecified address with port 0.
 pub fn loopback_only(addr: SocketAddr, usage: SocketAddrUse) -> bool {
     addr.ip().is_loopback()
-        || (matches!(usage, SocketAddrUse::TcpBind) && addr.ip().is_unspecified() && addr.port() == 0)
+        || (matches!(usage, SocketAddrUse::TcpBind)
+            && addr.ip().is_unspecified()
+            && addr.port() == 0)
 }
 
 /// One instance of a guest component, in its own store.

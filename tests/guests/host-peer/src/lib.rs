@@ -217,10 +217,9 @@ impl Guest for Component {
             let mut write = Box::pin(tx.write(items));
             let mut done = None;
             for _ in 0..yields {
-                let poll = std::future::poll_fn(|cx| {
-                    std::task::Poll::Ready(write.as_mut().poll(cx))
-                })
-                .await;
+                let poll =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx)))
+                        .await;
                 if let std::task::Poll::Ready(result) = poll {
                     done = Some(result);
                     break;

@@ -46,7 +46,11 @@ async fn line_echo(stream: TcpStream) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = reader.lines();
     while let Some(Ok(line)) = lines.next().await {
-        if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+        if writer
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -105,7 +109,9 @@ impl Guest for Component {
                             lines.borrow_mut().push(line);
                         }));
                     }
-                    Err(e) => lines.borrow_mut().push(format!("accept error {:?}", e.kind())),
+                    Err(e) => lines
+                        .borrow_mut()
+                        .push(format!("accept error {:?}", e.kind())),
                 }
             }
             drop(listener);

@@ -41,7 +41,11 @@ impl Guest for Component {
             () = short => "short",
             () = long => "long",
         };
-        let rest = if winner == "short" { &mut long } else { &mut short };
+        let rest = if winner == "short" {
+            &mut long
+        } else {
+            &mut short
+        };
         rest.await;
         format!(
             "{winner} won, then the other completed after {} ms",

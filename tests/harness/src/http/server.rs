@@ -137,7 +137,10 @@ impl WasiHttpHooks for Hooks {
 async fn to_loopback(uri: &http::Uri) -> Result<bool, HttpError> {
     let authority = uri.authority().ok_or(HttpError::HttpRequestUriInvalid)?;
     // `Authority::host` keeps the brackets of an IPv6 literal.
-    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
     let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
@@ -322,10 +325,7 @@ async fn handle(
             engine(),
             Ctx {
                 table: ResourceTable::new(),
-                wasi: WasiCtx::builder()
-                    .stderr(stderr.clone())
-                    .envs(&env)
-                    .build(),
+                wasi: WasiCtx::builder().stderr(stderr.clone()).envs(&env).build(),
                 http: WasiHttpCtx::new(),
                 hooks: Hooks,
                 peak_memory: 0,

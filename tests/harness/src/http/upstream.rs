@@ -140,9 +140,12 @@ async fn route(
     Ok(match (request.method().as_str(), path.as_str()) {
         ("POST", "/echo") => {
             let announced = request.headers().get(http::header::TRAILER).cloned();
-            let mut response = http::Response::new(request.into_body().map_err(Into::into).boxed_unsync());
+            let mut response =
+                http::Response::new(request.into_body().map_err(Into::into).boxed_unsync());
             if let Some(announced) = announced {
-                response.headers_mut().insert(http::header::TRAILER, announced);
+                response
+                    .headers_mut()
+                    .insert(http::header::TRAILER, announced);
             }
             response
         }
@@ -172,7 +175,10 @@ async fn route(
                 }
             }
             if let Some(error) = error {
-                events.lock().unwrap().push(format!("count: body failed after {bytes} bytes"));
+                events
+                    .lock()
+                    .unwrap()
+                    .push(format!("count: body failed after {bytes} bytes"));
                 text(StatusCode::BAD_REQUEST, format!("body failed: {error}"))
             } else {
                 let pattern = match check.first_mismatch {
@@ -181,7 +187,10 @@ async fn route(
                 };
                 text(
                     StatusCode::OK,
-                    format!("{bytes} bytes, {pattern}; trailers [{}]", trailers.join(", ")),
+                    format!(
+                        "{bytes} bytes, {pattern}; trailers [{}]",
+                        trailers.join(", ")
+                    ),
                 )
             }
         }
@@ -189,7 +198,10 @@ async fn route(
             let n = query_number(&request, "bytes");
             let mut trailers = HeaderMap::new();
             trailers.insert("x-bytes", HeaderValue::from(n));
-            let body = PatternBody::new(n).trailers(trailers).map_err(Into::into).boxed_unsync();
+            let body = PatternBody::new(n)
+                .trailers(trailers)
+                .map_err(Into::into)
+                .boxed_unsync();
             let mut response = http::Response::new(body);
             response
                 .headers_mut()
@@ -240,7 +252,10 @@ struct Drip {
 
 impl Drop for Drip {
     fn drop(&mut self) {
-        self.events.lock().unwrap().push("drip: body dropped".into());
+        self.events
+            .lock()
+            .unwrap()
+            .push("drip: body dropped".into());
     }
 }
 

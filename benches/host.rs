@@ -1,4 +1,4 @@
-//! `cargo bench -p wit-futures-wasmtime`: each host adapter against the hand-written
+//! `cargo bench --bench host`: each host adapter against the hand-written
 //! wasmtime producer or consumer doing the same job, alternating, in one run, with the
 //! guest (`guest-host-peer`, raw wit-bindgen) reading or writing as fast as it can.
 //!

@@ -101,7 +101,10 @@ async fn a_huge_guest_write_does_not_set_guest_streams_allocation() {
             let ((s, taken),) = write.call_concurrent(a, (n, u32::MAX, 0)).await.unwrap();
             let bytes = a.with(|store| GuestStream::new(store, s)).unwrap();
             let count = bytes.count().await;
-            (count, wit_futures_harness::peer::read_future(a, taken).await)
+            (
+                count,
+                wit_futures_harness::peer::read_future(a, taken).await,
+            )
         })
         .await;
     let largest = LARGEST.load(Ordering::Relaxed);

@@ -744,7 +744,10 @@ async fn pipe_to_sink_dropped_while_the_sink_is_full_hangs_up_on_the_guest() {
         .await;
     g.assert_nothing_open().await;
     assert_eq!(got, ["item 0"], "the sink had room for one item");
-    assert_eq!(taken, 10, "the guest's write was read whole, then the pipe hung up");
+    assert_eq!(
+        taken, 10,
+        "the guest's write was read whole, then the pipe hung up"
+    );
 }
 
 /// A writer that never accepts a byte (and never wakes anyone).
@@ -819,9 +822,10 @@ impl futures::io::AsyncWrite for Recorder {
 #[tokio::test]
 async fn pipe_to_write_flushes_each_guest_write_so_a_guest_awaiting_a_reply_is_answered() {
     let mut g = Guest::new(GUEST).await;
-    let ask = g.func::<(Vec<u8>, FutureReader<String>), ((StreamReader<u8>, FutureReader<String>),)>(
-        "ask",
-    );
+    let ask = g
+        .func::<(Vec<u8>, FutureReader<String>), ((StreamReader<u8>, FutureReader<String>),)>(
+            "ask",
+        );
     let request = b"GET /answer\n".to_vec();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let (answer, written) = g
@@ -870,9 +874,8 @@ async fn pipe_to_write_flushes_each_guest_write_so_a_guest_awaiting_a_reply_is_a
 #[tokio::test]
 async fn pipe_to_sink_delivers_a_cancelled_writes_batch_before_closing() {
     let mut g = Guest::new(GUEST).await;
-    let write = g.func::<(u32, u32), ((StreamReader<String>, FutureReader<u32>),)>(
-        "write-cancelled",
-    );
+    let write =
+        g.func::<(u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-cancelled");
     let (got, taken, piped) = g
         .run(async |a| {
             let ((s, taken),) = write.call_concurrent(a, (10, 20)).await.unwrap();
@@ -897,7 +900,10 @@ async fn pipe_to_sink_delivers_a_cancelled_writes_batch_before_closing() {
         })
         .await;
     g.assert_nothing_open().await;
-    assert_eq!(taken, 10, "the cancelled write handed over the batch the pipe read");
+    assert_eq!(
+        taken, 10,
+        "the cancelled write handed over the batch the pipe read"
+    );
     let expected: Vec<String> = (0..10).map(|i| format!("item {i}")).collect();
     assert_eq!(got, expected);
     assert_eq!(piped.unwrap(), 10);
