@@ -85,13 +85,15 @@ async fn cancelled_pipeline_accounts_for_every_value() {
 /// The pipeline cancellation with everything random (see `cancel-random`): how much is
 /// sent, read and buffered when the caller drops the call. Every value is delivered or
 /// recovered exactly once, nothing traps, nothing is left open. `CANCEL_SCHEDULES=n` sets
-/// the number of schedules (default 200); a failure names the seed.
+/// the number of schedules (default 200), `CANCEL_FIRST_SEED` where the seeds start
+/// (default 0); a failure names the seed.
 #[tokio::test]
 async fn cancelled_pipeline_torture() {
     let n: u64 = std::env::var("CANCEL_SCHEDULES").map_or(200, |n| n.parse().unwrap());
+    let first: u64 = std::env::var("CANCEL_FIRST_SEED").map_or(0, |s| s.parse().unwrap());
     let mut g = Guest::new("composed_cancel").await;
     let (mut sent_total, mut recovered_total) = (0, 0);
-    for seed in 0..n {
+    for seed in first..first + n {
         let (outcome,) = g.call::<(u64,), (Outcome,)>("cancel-random", (seed,)).await;
         let mut accounted = [outcome.delivered.clone(), outcome.recovered.clone()].concat();
         accounted.sort();
@@ -108,6 +110,7 @@ async fn cancelled_pipeline_torture() {
         sent_total += sent.len();
         recovered_total += outcome.recovered.len();
         g.settle().await;
+        g.assert_nothing_open().await;
     }
     // The schedules do cancel with values in flight: some are recovered.
     assert!(

@@ -19,6 +19,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 use futures::future::join_all;
 use wit_futures_harness::peer::{
     Delivered, Delivery, Intake, Rng, close_future, future, read_future, read_stream,
@@ -62,9 +65,68 @@ type Out = ((
     FutureReader<Report>,
 ),);
 
+/// An outcome the torture must reach at least once, by the guest's log line.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    /// A future's value raced in and was recovered when the deadline cancelled the read.
+    ValueRecoveredAfterCancel,
+    /// A write cancelled by the deadline gave its value back.
+    SendReturnedAfterCancel,
+    /// A stream read was parked and went on.
+    Parked,
+    /// The host hung up on a guest stream mid-write (items handed back).
+    HostHungUpOnAStream,
+    /// The host hung up on a guest byte stream.
+    HostHungUpOnBytes,
+    /// A byte reader was taken apart mid-stream and rebuilt from its parts.
+    BytesRebuilt,
+    /// `serve` ran and was stopped by the deadline.
+    ServeCancelled,
+    /// A chunk or item forward was cancelled, the sink's items taken back.
+    ForwardCancelled,
+}
+
+impl Kind {
+    const ALL: [Kind; 8] = [
+        Kind::ValueRecoveredAfterCancel,
+        Kind::SendReturnedAfterCancel,
+        Kind::Parked,
+        Kind::HostHungUpOnAStream,
+        Kind::HostHungUpOnBytes,
+        Kind::BytesRebuilt,
+        Kind::ServeCancelled,
+        Kind::ForwardCancelled,
+    ];
+
+    fn matches(self, line: &str) -> bool {
+        match self {
+            Kind::ValueRecoveredAfterCancel => line == "in-future: value recovered",
+            Kind::SendReturnedAfterCancel => line == "out-future: cancelled: returned",
+            Kind::Parked => {
+                line.starts_with("in-stream: ") && !line.ends_with(" 0 parks")
+            }
+            Kind::HostHungUpOnAStream => {
+                line.starts_with("out-stream: pump: reader gone")
+                    || line.starts_with("out-stream: push: reader gone")
+                    || line == "out-stream: forward: reader gone"
+            }
+            Kind::HostHungUpOnBytes => line == "out-bytes: reader gone",
+            Kind::BytesRebuilt => {
+                line.starts_with("in-bytes: ") && !line.ends_with(" rebuilt 0 times")
+                    && line.contains(" rebuilt ")
+            }
+            Kind::ServeCancelled => line.starts_with("serve: ") && line.ends_with("cancelled true"),
+            Kind::ForwardCancelled => {
+                line == "out-stream: forward: cancelled" || line == "out-stream: chunks: cancelled"
+            }
+        }
+    }
+}
+
 /// What one schedule moved, for the summary.
-#[derive(Default)]
 struct Tally {
+    /// Schedules that reached each outcome kind.
+    kinds: Vec<(Kind, u64)>,
     schedules: u64,
     to_guest: u64,
     to_host: u64,
@@ -72,6 +134,21 @@ struct Tally {
     bytes_to_guest: u64,
     bytes_to_host: u64,
     bytes_handed_back: u64,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            kinds: Kind::ALL.iter().map(|&k| (k, 0)).collect(),
+            schedules: 0,
+            to_guest: 0,
+            to_host: 0,
+            handed_back: 0,
+            bytes_to_guest: 0,
+            bytes_to_host: 0,
+            bytes_handed_back: 0,
+        }
+    }
 }
 
 /// A random delivery plan for a stream of `n` items.
@@ -184,7 +261,7 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
         );
     }
 
-    let (report, host_received, host_bytes) = g
+    let (report, (host_received, host_streams), host_bytes) = g
         .try_run(async |a| {
             let fs = futures_plan
                 .iter()
@@ -274,11 +351,11 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
             let (from_f, from_s, host_bytes) =
                 futures::join!(join_all(reads_f), join_all(reads_s), join_all(reads_b));
             let mut host_received: Vec<String> =
-                from_f.into_iter().chain(from_s).flatten().collect();
+                from_f.into_iter().chain(from_s.iter().cloned()).flatten().collect();
             // A sender that was cancelled and dropped writes the default: not a value.
             host_received.retain(|v| v != "default");
             let report = read_future(a, report).await;
-            wasmtime::Result::Ok((report, host_received, host_bytes))
+            wasmtime::Result::Ok((report, (host_received, from_s), host_bytes))
         })
         .await
         .map_err(|e| format!("trap or host error: {e:?}"))?
@@ -318,9 +395,58 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
             ));
         }
     }
+    // Order, stream by stream: what the guest received of each host stream is that
+    // stream's items in the order they were delivered (a reorder after `park`,
+    // `into_inner` or `from_parts` would pass the counts above).
+    let plans = streams_plan
+        .iter()
+        .map(|(items, _)| items)
+        .chain(try_plan.iter().map(|(items, ..)| items));
+    // (A stream the guest serves, each item on its own task, is handled in any order: its
+    // echoes, "<item>!", say which one it is.)
+    let echoed: std::collections::BTreeSet<&str> = report
+        .sent
+        .iter()
+        .filter_map(|v| v.strip_suffix('!'))
+        .collect();
+    for (i, items) in plans.enumerate() {
+        if items.iter().any(|v| echoed.contains(v.as_str())) {
+            continue;
+        }
+        let set: std::collections::BTreeSet<&String> = items.iter().collect();
+        let got: Vec<&String> = report.received.iter().filter(|v| set.contains(v)).collect();
+        if got.iter().copied().ne(items.iter().take(got.len())) {
+            return Err(format!(
+                "host stream {i}: delivered in the order {items:?}, the guest received {got:?}; {}",
+                context()
+            ));
+        }
+    }
+    // And each of the guest's streams reached the host in the order the guest wrote it (its
+    // values' ids increase along the stream).
+    for (i, taken) in host_streams.iter().enumerate() {
+        if taken.iter().any(|v| v.ends_with('!')) {
+            continue; // a `serve` output, in completion order when the guest chose so
+        }
+        let ids: Vec<u32> = taken
+            .iter()
+            .map(|v| v.split(':').next().unwrap().parse().unwrap())
+            .collect();
+        if ids.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(format!(
+                "guest stream {i}: the host took {ids:?}, out of order; {}",
+                context()
+            ));
+        }
+    }
     // The guest logs outcomes the adapters promise never happen with a trailing '?'.
     if let Some(line) = report.log.iter().find(|l| l.ends_with('?')) {
         return Err(format!("impossible outcome {line:?}; {}", context()));
+    }
+    for (kind, count) in tally.kinds.iter_mut() {
+        if report.log.iter().any(|l| kind.matches(l)) {
+            *count += 1;
+        }
     }
     tally.schedules += 1;
     tally.to_guest += delivered.len() as u64;
@@ -387,23 +513,41 @@ async fn torture_every_value_exactly_once() {
     let mut heap = Vec::new();
     let start = std::time::Instant::now();
     let verbose = std::env::var("TORTURE_VERBOSE").is_ok();
-    for (i, &seed) in seeds.iter().enumerate() {
+    for &seed in &seeds {
         if verbose {
             eprintln!("schedule {seed}");
         }
-        if let Err(e) = schedule(&mut g, seed, &mut tally).await {
-            panic!(
-                "schedule {seed} failed: {e}\nreplay: TORTURE_SEED={seed} cargo test --test runtime torture"
-            );
-        }
-        g.settle().await;
-        if (i + 1) % 100 == 0 || i + 1 == seeds.len() {
+        let replay = format!("replay: TORTURE_SEED={seed} cargo test --test runtime torture");
+        // Whatever fails (an accounting error, a hang, a harness panic), the seed is named.
+        let checked = async {
+            schedule(&mut g, seed, &mut tally).await?;
+            // Every schedule: nothing left open in the store, and the guest's heap.
             g.assert_nothing_open().await;
             heap.push(g.live_bytes().await);
+            Ok::<(), String>(())
+        };
+        let checked = tokio::time::timeout(Duration::from_secs(120), checked);
+        match AssertUnwindSafe(checked).catch_unwind().await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("schedule {seed} failed: {e}\n{replay}"),
+            Ok(Err(_)) => panic!("schedule {seed} hung for 2 minutes\n{replay}"),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                panic!("schedule {seed} panicked: {message}\n{replay}");
+            }
         }
     }
+    let kinds: Vec<String> = tally
+        .kinds
+        .iter()
+        .map(|(kind, n)| format!("{kind:?} {n}"))
+        .collect();
     println!(
-        "torture: {} schedules in {:.1?}: {} values host -> guest, {} guest -> host, {} handed back to the guest; bytes: {} host -> guest, {} guest -> host, {} handed back; lost 0, duplicated 0; guest live heap at {} checkpoints: min {} max {} bytes",
+        "torture: {} schedules in {:.1?}: {} values host -> guest, {} guest -> host, {} handed back to the guest; bytes: {} host -> guest, {} guest -> host, {} handed back; lost 0, duplicated 0, reordered 0; guest live heap after each schedule: min {} max {} bytes; schedules reaching each outcome: {}",
         tally.schedules,
         start.elapsed(),
         tally.to_guest,
@@ -412,12 +556,29 @@ async fn torture_every_value_exactly_once() {
         tally.bytes_to_guest,
         tally.bytes_to_host,
         tally.bytes_handed_back,
-        heap.len(),
         heap.iter().min().unwrap_or(&0),
         heap.iter().max().unwrap_or(&0),
+        kinds.join(", "),
     );
-    // After the first checkpoint (one-time runtime allocations), the heap must not grow.
-    if let Some((first, rest)) = heap.split_first() {
-        assert!(rest.iter().all(|h| h <= first), "guest heap grew: {heap:?}");
+    // After the first 100 schedules (one-time runtime allocations), the heap must not grow.
+    if heap.len() > 100 {
+        let baseline = heap[..100].iter().max().copied().unwrap_or(0);
+        if let Some((i, h)) = heap.iter().enumerate().skip(100).find(|(_, h)| **h > baseline) {
+            panic!(
+                "guest heap grew to {h} bytes after schedule {} (baseline {baseline})",
+                seeds[i]
+            );
+        }
+    }
+    // A run long enough must reach every outcome the adapters handle: a torture that never
+    // cancels a send or parks a read proves nothing about them.
+    if seeds.len() >= 300 {
+        let missing: Vec<&Kind> = tally
+            .kinds
+            .iter()
+            .filter(|(_, n)| *n == 0)
+            .map(|(kind, _)| kind)
+            .collect();
+        assert!(missing.is_empty(), "no schedule reached {missing:?}");
     }
 }

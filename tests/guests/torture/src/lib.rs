@@ -174,7 +174,7 @@ async fn consume_future(f: FutureReader<String>, token: CancellationToken, mut r
 
 async fn consume_stream(s: StreamReader<String>, token: CancellationToken, mut rng: Rng, acc: Acc) {
     let mut reader = Some(s);
-    let mut rounds = 0;
+    let (mut rounds, mut parks) = (0, 0);
     // Read, give up at a random moment, recover, maybe go on with the raw reader.
     while let Some(s) = reader.take() {
         rounds += 1;
@@ -192,7 +192,10 @@ async fn consume_stream(s: StreamReader<String>, token: CancellationToken, mut r
                     },
                     _ = tick => {
                         if stop_early && rng.below(3) == 0 { break }
-                        if rng.below(3) == 0 { chunks.park() }
+                        if rng.below(3) == 0 {
+                            chunks.park();
+                            parks += 1;
+                        }
                     },
                     () = token.cancelled().fuse() => break,
                 }
@@ -211,7 +214,10 @@ async fn consume_stream(s: StreamReader<String>, token: CancellationToken, mut r
                     },
                     _ = tick => {
                         if stop_early && rng.below(3) == 0 { break }
-                        if rng.below(3) == 0 { items.park() }
+                        if rng.below(3) == 0 {
+                            items.park();
+                            parks += 1;
+                        }
                     },
                     () = token.cancelled().fuse() => break,
                 }
@@ -223,7 +229,7 @@ async fn consume_stream(s: StreamReader<String>, token: CancellationToken, mut r
             reader = back; // go on reading, unless the writer is gone
         }
     }
-    log(&acc, format!("in-stream: {rounds} rounds"));
+    log(&acc, format!("in-stream: {rounds} rounds, {parks} parks"));
 }
 
 async fn produce_future(

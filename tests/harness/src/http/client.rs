@@ -22,6 +22,10 @@ pub fn pattern_byte(i: u64) -> u8 {
     (i.wrapping_mul(31) ^ (i >> 11)) as u8
 }
 
+/// How long a response head, or the next frame of a body, may take before a test fails
+/// as hung.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A request body of any kind, boxed.
 pub type ClientBody = UnsyncBoxBody<Bytes, std::io::Error>;
 
@@ -48,6 +52,11 @@ impl Client {
     }
 
     /// Sends `request` and returns the response head; its body streams in as it is read.
+    ///
+    /// # Panics
+    ///
+    /// If no response head comes within [`EXCHANGE_TIMEOUT`]: a hang fails the test instead
+    /// of stalling it.
     pub async fn send<B>(
         &mut self,
         request: http::Request<B>,
@@ -55,10 +64,16 @@ impl Client {
     where
         B: Body<Data = Bytes, Error = std::io::Error> + Send + 'static,
     {
-        self.sender.ready().await?;
-        self.sender
-            .send_request(request.map(BodyExt::boxed_unsync))
+        let what = format!("{} {}", request.method(), request.uri());
+        let exchange = async {
+            self.sender.ready().await?;
+            self.sender
+                .send_request(request.map(BodyExt::boxed_unsync))
+                .await
+        };
+        tokio::time::timeout(EXCHANGE_TIMEOUT, exchange)
             .await
+            .unwrap_or_else(|_| panic!("{what}: no response head within {EXCHANGE_TIMEOUT:?}"))
     }
 }
 
@@ -207,7 +222,14 @@ pub async fn read_body(
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        match body.frame().await {
+        let frame = match tokio::time::timeout(EXCHANGE_TIMEOUT, body.frame()).await {
+            Ok(frame) => frame,
+            Err(_) => {
+                received.error = Some(format!("no frame within {EXCHANGE_TIMEOUT:?} (hung)"));
+                return received;
+            }
+        };
+        match frame {
             None => return received,
             Some(Err(e)) => {
                 received.error = Some(e.to_string());
