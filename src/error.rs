@@ -119,13 +119,16 @@ impl JoinError {
     pub(crate) const ABORTED: Self = Self { aborted: true };
     pub(crate) const ENDED: Self = Self { aborted: false };
 
-    /// The task was stopped by [`JoinHandle::abort`](crate::task::JoinHandle::abort).
-    pub fn is_aborted(&self) -> bool {
+    /// The task was stopped by [`JoinHandle::abort`](crate::task::JoinHandle::abort) (or an
+    /// [`AbortHandle`](crate::task::AbortHandle), a `JoinSet`'s `abort_all`, a dropped
+    /// `AbortOnDropHandle`): tokio's name for the same.
+    pub fn is_cancelled(&self) -> bool {
         self.aborted
     }
 
     /// The component-model task that ran the task ended (or was torn down) before the task
-    /// finished, without anyone aborting it.
+    /// finished, without anyone aborting it. (tokio has no such case; it is not a panic:
+    /// a panicking guest traps, and nothing runs on to report it.)
     pub fn is_task_ended(&self) -> bool {
         !self.aborted
     }
@@ -242,7 +245,7 @@ mod tests {
 
     #[test]
     fn join_error_says_why() {
-        assert!(JoinError::ABORTED.is_aborted());
+        assert!(JoinError::ABORTED.is_cancelled());
         assert!(!JoinError::ABORTED.is_task_ended());
         assert!(JoinError::ENDED.is_task_ended());
         assert_eq!(JoinError::ABORTED.to_string(), "task aborted");

@@ -162,6 +162,7 @@ impl fmt::Debug for CancellationToken {
 /// # Cancel safety
 ///
 /// Cancel-safe: dropping it only removes its waker from the token.
+#[must_use = "futures do nothing unless polled"]
 pub struct WaitForCancellation {
     node: Arc<Node>,
     /// Slot of this future's waker in the token's waiter list.

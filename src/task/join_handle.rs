@@ -130,7 +130,7 @@ pub struct JoinHandle<T> {
 /// let handle = wit_futures::task::spawn(work());
 /// let abort = handle.abort_handle();
 /// abort.abort();
-/// assert!(handle.await.unwrap_err().is_aborted());
+/// assert!(handle.await.unwrap_err().is_cancelled());
 /// # }
 /// ```
 #[derive(Clone)]
@@ -166,7 +166,7 @@ impl<T> JoinHandle<T> {
     /// without being polled again.
     ///
     /// If the task finished before the abort took effect, the handle still resolves to its
-    /// output; otherwise to a [`JoinError`] with [`is_aborted`](JoinError::is_aborted).
+    /// output; otherwise to a [`JoinError`] with [`is_cancelled`](JoinError::is_cancelled).
     /// Aborting a finished task does nothing.
     pub fn abort(&self) {
         self.handle.abort();

@@ -62,7 +62,7 @@ impl<T> JoinSet<T> {
     }
 
     /// Aborts every task in the set. They stay in the set until joined: their outputs are
-    /// `Err(JoinError)` with [`is_aborted`](JoinError::is_aborted), or `Ok` for a task that
+    /// `Err(JoinError)` with [`is_cancelled`](JoinError::is_cancelled), or `Ok` for a task that
     /// finished before the abort took effect.
     pub fn abort_all(&mut self) {
         self.tasks.iter().for_each(JoinHandle::abort);

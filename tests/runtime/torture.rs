@@ -102,9 +102,7 @@ impl Kind {
         match self {
             Kind::ValueRecoveredAfterCancel => line == "in-future: value recovered",
             Kind::SendReturnedAfterCancel => line == "out-future: cancelled: returned",
-            Kind::Parked => {
-                line.starts_with("in-stream: ") && !line.ends_with(" 0 parks")
-            }
+            Kind::Parked => line.starts_with("in-stream: ") && !line.ends_with(" 0 parks"),
             Kind::HostHungUpOnAStream => {
                 line.starts_with("out-stream: pump: reader gone")
                     || line.starts_with("out-stream: push: reader gone")
@@ -112,7 +110,8 @@ impl Kind {
             }
             Kind::HostHungUpOnBytes => line == "out-bytes: reader gone",
             Kind::BytesRebuilt => {
-                line.starts_with("in-bytes: ") && !line.ends_with(" rebuilt 0 times")
+                line.starts_with("in-bytes: ")
+                    && !line.ends_with(" rebuilt 0 times")
                     && line.contains(" rebuilt ")
             }
             Kind::ServeCancelled => line.starts_with("serve: ") && line.ends_with("cancelled true"),
@@ -350,8 +349,11 @@ async fn schedule(g: &mut Guest, seed: u64, tally: &mut Tally) -> Result<(), Str
                 .map(|(s, intake)| read_stream(a, s, intake.clone()));
             let (from_f, from_s, host_bytes) =
                 futures::join!(join_all(reads_f), join_all(reads_s), join_all(reads_b));
-            let mut host_received: Vec<String> =
-                from_f.into_iter().chain(from_s.iter().cloned()).flatten().collect();
+            let mut host_received: Vec<String> = from_f
+                .into_iter()
+                .chain(from_s.iter().cloned())
+                .flatten()
+                .collect();
             // A sender that was cancelled and dropped writes the default: not a value.
             host_received.retain(|v| v != "default");
             let report = read_future(a, report).await;
@@ -563,7 +565,12 @@ async fn torture_every_value_exactly_once() {
     // After the first 100 schedules (one-time runtime allocations), the heap must not grow.
     if heap.len() > 100 {
         let baseline = heap[..100].iter().max().copied().unwrap_or(0);
-        if let Some((i, h)) = heap.iter().enumerate().skip(100).find(|(_, h)| **h > baseline) {
+        if let Some((i, h)) = heap
+            .iter()
+            .enumerate()
+            .skip(100)
+            .find(|(_, h)| **h > baseline)
+        {
             panic!(
                 "guest heap grew to {h} bytes after schedule {} (baseline {baseline})",
                 seeds[i]

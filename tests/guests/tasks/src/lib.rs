@@ -270,7 +270,7 @@ async fn join_handle_states() -> Result<String, String> {
     yields(2).await;
     aborted.abort();
     let result = (&mut aborted).await;
-    check_eq!(result.as_ref().map_err(JoinError::is_aborted), Err(true));
+    check_eq!(result.as_ref().map_err(JoinError::is_cancelled), Err(true));
     check_eq!(aborted.is_finished(), true);
     // The aborted task dropped its receiver: the sender sees the reader gone.
     check_eq!(
@@ -339,7 +339,7 @@ async fn join_set_abort_all() -> Result<String, String> {
     while let Some(r) = set.join_next().await {
         match r {
             Ok(v) => finished.push(v),
-            Err(e) if e.is_aborted() => aborted += 1,
+            Err(e) if e.is_cancelled() => aborted += 1,
             Err(e) => return Err(format!("{e}")),
         }
     }
