@@ -15,6 +15,7 @@ use super::DEFAULT_BODY_CAPACITY;
 use crate::error::{SendBodyError, SinkError};
 use crate::future::{Send, Sender};
 use crate::stream::StreamSink;
+use crate::stream::read_buffer::clamp_capacity;
 use crate::task::JoinHandle;
 
 /// The writing ends of a body carried as a component-model `stream<u8>` plus a
@@ -82,7 +83,7 @@ where
 
     /// Sets how many bytes are batched into one write (at least 1, at most 16 MiB).
     pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity.clamp(1, 16 << 20);
+        self.capacity = clamp_capacity::<u8>(capacity);
         self
     }
 

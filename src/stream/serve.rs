@@ -216,6 +216,7 @@ where
             },
             handler: Rc::new(RefCell::new(handler)),
             limit,
+            next_index: 0,
             received: 0,
             sent: 0,
             failures: Vec::new(),
@@ -267,6 +268,9 @@ struct Server<I: Send + 'static, O: Send + 'static, E, F> {
     /// Shared with the handlers' tasks: each calls it when it first runs.
     handler: Rc<RefCell<F>>,
     limit: usize,
+    /// The input position of the next item read: an index is never reused, even when an
+    /// item comes back unrun and `received` goes down.
+    next_index: usize,
     received: usize,
     /// Results handed to `output`, including one it refused because its reader left.
     sent: usize,
@@ -317,10 +321,11 @@ where
                         // Aborted if serving stops before it finishes.
                         .abort_on_drop();
                         self.running.push(Handler {
-                            index: self.received,
+                            index: self.next_index,
                             task,
                             item,
                         });
+                        self.next_index += 1;
                         self.received += 1;
                     }
                     Poll::Ready(None) => self.input_done = true,
