@@ -70,6 +70,23 @@ impl Duplex {
     }
 
     /// Both halves, borrowed, to read and write at once in one task (e.g. in `select!`).
+    ///
+    /// With `futures::io::AsyncReadExt` in scope, method syntax (`duplex.split()`) picks
+    /// that trait's `split`, which takes the `Duplex` by value and returns lock-based
+    /// halves: call this one as `Duplex::split(&mut duplex)`.
+    ///
+    /// ```no_run
+    /// use futures::io::AsyncWriteExt;
+    /// use wit_futures::prelude::*;
+    /// use wit_futures::stream::Duplex;
+    /// # async fn example(receive: wit_bindgen::StreamReader<u8>, send: wit_bindgen::StreamWriter<u8>) -> std::io::Result<()> {
+    /// let mut duplex = receive.into_duplex(send);
+    /// let (reader, writer) = Duplex::split(&mut duplex);
+    /// futures::io::copy(reader, writer).await?;
+    /// duplex.close().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn split(&mut self) -> (&mut ByteReader, &mut ByteWriter) {
         (&mut self.reader, &mut self.writer)
     }

@@ -42,7 +42,8 @@ use crate::stream::ItemStream;
 ///         let (reader, mut writer) = stream.into_split();
 ///         let mut lines = reader.lines();
 ///         while let Some(Ok(line)) = lines.next().await {
-///             if writer.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+///             let reply = format!("{line}\n");
+///             if writer.write_all(reply.as_bytes()).await.is_err() {
 ///                 break;
 ///             }
 ///         }

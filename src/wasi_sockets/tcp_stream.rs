@@ -215,6 +215,19 @@ impl TcpStream {
     }
 
     /// Both halves, borrowed, to read and write at once in one task (e.g. in `select!`).
+    ///
+    /// With `futures::io::AsyncReadExt` in scope, method syntax (`stream.split()`) picks
+    /// that trait's `split`, which takes the stream by value and returns lock-based halves:
+    /// call this one as `TcpStream::split(&mut stream)`.
+    ///
+    /// ```no_run
+    /// use wit_futures::wasi_sockets::TcpStream;
+    /// # async fn example(mut stream: TcpStream) -> std::io::Result<()> {
+    /// let (reader, writer) = TcpStream::split(&mut stream);
+    /// futures::io::copy(reader, writer).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn split(&mut self) -> (&mut OwnedReadHalf, &mut OwnedWriteHalf) {
         (&mut self.read, &mut self.write)
     }

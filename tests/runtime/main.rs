@@ -2,6 +2,7 @@
 //! the peer of every future and stream. One test binary, so components compile once.
 
 mod cancel_export;
+mod coverage;
 mod duplex;
 mod examples;
 mod future_receiver;

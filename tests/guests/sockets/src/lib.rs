@@ -46,11 +46,8 @@ async fn line_echo(stream: TcpStream) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = reader.lines();
     while let Some(Ok(line)) = lines.next().await {
-        if writer
-            .write_all(format!("{line}\n").as_bytes())
-            .await
-            .is_err()
-        {
+        let reply = format!("{line}\n");
+        if writer.write_all(reply.as_bytes()).await.is_err() {
             break;
         }
     }
