@@ -287,7 +287,7 @@ async fn produce_stream(
     acc: Acc,
 ) {
     // Values count as sent when the adapter takes them from the source.
-    let mode = rng.below(4);
+    let mode = rng.below(5);
     let chunk_size = 1 + rng.below(5) as usize;
     let chunks: Vec<Vec<String>> = values.chunks(chunk_size).map(<[String]>::to_vec).collect();
     let chunk_source = {
@@ -295,6 +295,7 @@ async fn produce_stream(
         futures::stream::iter(chunks)
             .inspect(move |c| acc.borrow_mut().sent.extend(c.iter().cloned()))
     };
+    let for_send_all = (mode == 3).then(|| values.clone()).unwrap_or_default();
     let source = {
         let acc = acc.clone();
         futures::stream::iter(values).inspect(move |v| acc.borrow_mut().sent.push(v.clone()))
@@ -374,6 +375,39 @@ async fn produce_stream(
                 }
             }
         }
+        3 => {
+            // futures' `send_all`, which is not cancel-safe: an item it took from the source
+            // and has not handed to the sink is dropped with it. So values count as sent
+            // when the sink takes them; what the sink took is delivered or handed back.
+            let mut sink = tx.into_sink().with_capacity(1 + rng.below(8) as usize);
+            let mut counted = Counted {
+                sink: &mut sink,
+                acc: acc.clone(),
+            };
+            let mut items = futures::stream::iter(for_send_all).map(Ok);
+            let outcome = futures::select! {
+                r = counted.send_all(&mut items).fuse() => Some(r),
+                () = token.cancelled().fuse() => None,
+            };
+            match outcome {
+                Some(Ok(())) => match sink.close().await {
+                    Ok(()) => "send-all: done".to_string(),
+                    Err(e) => {
+                        acc.borrow_mut().returned.extend(e.into_unsent());
+                        "send-all: reader gone while closing".to_string()
+                    }
+                },
+                Some(Err(e)) => {
+                    acc.borrow_mut().returned.extend(e.into_unsent());
+                    "send-all: reader gone".to_string()
+                }
+                None => {
+                    let (_, unsent) = sink.into_inner();
+                    acc.borrow_mut().returned.extend(unsent);
+                    "send-all: cancelled".to_string()
+                }
+            }
+        }
         _ => {
             let mut sink = tx.into_sink().with_capacity(1 + rng.below(8) as usize);
             let mut source = Box::pin(source);
@@ -395,6 +429,42 @@ async fn produce_stream(
         }
     };
     log(&acc, format!("out-stream: {how}"));
+}
+
+/// A sink that records each value it hands to `sink` as sent.
+struct Counted<'a, Si> {
+    sink: &'a mut Si,
+    acc: Acc,
+}
+
+impl<Si: futures::Sink<String> + Unpin> futures::Sink<String> for Counted<'_, Si> {
+    type Error = Si::Error;
+
+    fn poll_ready(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Si::Error>> {
+        Pin::new(&mut *self.sink).poll_ready(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, item: String) -> Result<(), Si::Error> {
+        self.acc.borrow_mut().sent.push(item.clone());
+        Pin::new(&mut *self.sink).start_send(item)
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Si::Error>> {
+        Pin::new(&mut *self.sink).poll_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Si::Error>> {
+        Pin::new(&mut *self.sink).poll_close(cx)
+    }
 }
 
 /// What a byte-reading step found.
@@ -468,6 +538,18 @@ async fn consume_bytes(
     log(&acc, format!("in-bytes: {how}, rebuilt {rebuilt} times"));
 }
 
+/// Takes back the bytes a byte writer's error holds (its `SinkError<u8>`); an error without
+/// them is an impossible outcome, marked with `?`.
+fn take_back(e: std::io::Error, returned: &mut Vec<u8>) {
+    let unsent = e
+        .into_inner()
+        .and_then(|inner| inner.downcast::<wit_futures::stream::SinkError<u8>>().ok());
+    match unsent {
+        Some(e) => returned.extend(e.into_unsent()),
+        None => returned.extend(b"?"),
+    }
+}
+
 /// Writes `bytes` through `ByteWriter` in writes of random sizes, with flushes cut short
 /// by timers and parking, then closes it; when cancelled or hung up on, takes back what
 /// was not delivered. Records what it handed to the writer and what came back.
@@ -484,15 +566,6 @@ async fn produce_bytes(
         .with_capacity(1 + rng.below(64) as usize);
     let mut accepted = Vec::new();
     let mut returned = Vec::new();
-    let take_back = |e: std::io::Error, returned: &mut Vec<u8>| {
-        let unsent = e
-            .into_inner()
-            .and_then(|inner| inner.downcast::<wit_futures::stream::SinkError<u8>>().ok());
-        match unsent {
-            Some(e) => returned.extend(e.into_unsent()),
-            None => returned.extend(b"?"),
-        }
-    };
     let mut pos = 0;
     let how = loop {
         if pos == bytes.len() {
@@ -548,6 +621,135 @@ async fn produce_bytes(
     };
     log(&acc, format!("out-bytes: {how}"));
     acc.borrow_mut().sent_bytes[slot] = (accepted, returned);
+}
+
+/// Echoes one of the host's byte streams into one of the guest's through a `Duplex`: reads
+/// of random sizes, each written back with `write` (what it accepted counts as written),
+/// timers that cut reads short, parking; closes when the input ends. When cancelled or hung
+/// up on, takes both halves apart: every byte read is in `received-bytes[in_slot]`, every
+/// byte handed to the writer is delivered or in `sent-bytes[out_slot]`'s returned bytes.
+async fn duplex_echo(
+    s: StreamReader<u8>,
+    tx: StreamWriter<u8>,
+    (in_slot, out_slot): (usize, usize),
+    token: CancellationToken,
+    mut rng: Rng,
+    acc: Acc,
+) {
+    let mut duplex = s.into_duplex(tx);
+    let (mut got, mut accepted, mut returned) = (Vec::new(), Vec::new(), Vec::new());
+    // Read and not yet accepted by the writer.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut parks = 0;
+    let how = loop {
+        if !pending.is_empty() {
+            let written = futures::select! {
+                r = duplex.write(&pending).fuse() => Some(r),
+                () = token.cancelled().fuse() => None,
+            };
+            match written {
+                Some(Ok(n)) => accepted.extend(pending.drain(..n)),
+                Some(Err(e)) => {
+                    take_back(e, &mut returned);
+                    break "reader gone";
+                }
+                None => break "cancelled",
+            }
+            continue;
+        }
+        let mut buf = vec![0u8; 1 + rng.below(20) as usize];
+        let mut tick = timer(rng.below(5));
+        futures::select! {
+            n = duplex.read(&mut buf).fuse() => match n {
+                Ok(0) => {
+                    let closed = futures::select! {
+                        r = duplex.close().fuse() => Some(r),
+                        () = token.cancelled().fuse() => None,
+                    };
+                    match closed {
+                        Some(Ok(())) => break "closed",
+                        Some(Err(e)) => {
+                            take_back(e, &mut returned);
+                            break "reader gone while closing";
+                        }
+                        None => break "cancelled while closing",
+                    }
+                }
+                Ok(n) => {
+                    got.extend_from_slice(&buf[..n]);
+                    pending.extend_from_slice(&buf[..n]);
+                }
+                Err(_) => break "read error?",
+            },
+            _ = tick => if rng.below(3) == 0 {
+                duplex.park();
+                parks += 1;
+            },
+            () = token.cancelled().fuse() => break "cancelled",
+        }
+    };
+    let (reader, writer) = duplex.into_split();
+    got.extend(reader.into_inner().1);
+    returned.extend(writer.into_inner().1);
+    let mut acc_ref = acc.borrow_mut();
+    acc_ref.received_bytes[in_slot] = got;
+    acc_ref.sent_bytes[out_slot] = (accepted, returned);
+    drop(acc_ref);
+    log(&acc, format!("duplex: {how}, {parks} parks"));
+}
+
+/// Trailers `x-t: <t>` from the end future's `t`.
+fn trailers(t: String) -> Result<http::HeaderMap, String> {
+    let mut map = http::HeaderMap::new();
+    map.insert("x-t", t.parse().map_err(|_| format!("bad trailer {t}?"))?);
+    Ok(map)
+}
+
+/// Reads an HTTP-shaped body (bytes, then trailers or an error) as an `IncomingBody`:
+/// `frame()` cut short by timers, parking; when cancelled, takes it apart. Its bytes go to
+/// `received-bytes[slot]`; its trailers or error, as "end:<value>", to `received`.
+async fn consume_body(
+    s: StreamReader<u8>,
+    end: FutureReader<Result<Option<String>, String>>,
+    slot: usize,
+    token: CancellationToken,
+    mut rng: Rng,
+    acc: Acc,
+) {
+    use http_body_util::BodyExt;
+    let mut body = wit_futures::http::IncomingBody::new(Some(s), end, trailers)
+        .with_capacity(1 + rng.below(64) as usize);
+    let mut got = Vec::new();
+    let how = loop {
+        let mut tick = timer(rng.below(5));
+        futures::select! {
+            frame = body.frame().fuse() => match frame {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => got.extend_from_slice(&data),
+                    Err(frame) => match frame.into_trailers() {
+                        Ok(t) => match t.get("x-t").map(|v| v.to_str()) {
+                            Some(Ok(t)) => received(&acc, format!("end:{t}")),
+                            _ => break "trailers without x-t?",
+                        },
+                        Err(_) => break "unknown frame?",
+                    },
+                },
+                Some(Err(e)) => received(&acc, format!("end:{e}")),
+                None => break "to the end",
+            },
+            _ = tick => if rng.below(3) == 0 { body.park() },
+            () = token.cancelled().fuse() => break "cancelled",
+        }
+    };
+    let parts = body.into_inner();
+    got.extend(parts.unread);
+    match parts.end.into_inner() {
+        Recovered::Value(Ok(Some(t))) => received(&acc, format!("end:{t}")),
+        Recovered::Value(Err(e)) => received(&acc, format!("end:{e}")),
+        _ => {}
+    }
+    acc.borrow_mut().received_bytes[slot] = got;
+    log(&acc, format!("in-body: {how}"));
 }
 
 /// Reads a stream and the future that says how it ended through `TryItemStream`, with
@@ -640,6 +842,10 @@ impl Guest for Component {
         ss: Vec<StreamReader<String>>,
         bs: Vec<StreamReader<u8>>,
         ts: Vec<(StreamReader<String>, FutureReader<Result<(), String>>)>,
+        hs: Vec<(
+            StreamReader<u8>,
+            FutureReader<Result<Option<String>, String>>,
+        )>,
         out_futures: u32,
         out_streams: u32,
         out_bytes: u32,
@@ -653,7 +859,7 @@ impl Guest for Component {
     ) {
         let mut rng = Rng::new(seed);
         let acc: Acc = Rc::default();
-        acc.borrow_mut().received_bytes = vec![Vec::new(); bs.len()];
+        acc.borrow_mut().received_bytes = vec![Vec::new(); bs.len() + hs.len()];
         acc.borrow_mut().sent_bytes = vec![Default::default(); out_bytes as usize];
         let token = CancellationToken::new();
         let mut tasks = JoinSet::new();
@@ -679,10 +885,28 @@ impl Guest for Component {
                 acc.clone(),
             ));
         }
+        // Some of the host's byte streams are echoed into the guest's own through a
+        // `Duplex` instead of consumed.
+        let n_bytes = bs.len();
+        let mut echoed_inputs = Vec::new();
         for (slot, s) in bs.into_iter().enumerate() {
+            if echoed_inputs.len() < out_bytes as usize && rng.below(3) == 0 {
+                echoed_inputs.push((slot, s));
+                continue;
+            }
             tasks.spawn(consume_bytes(
                 s,
                 slot,
+                token.child_token(),
+                rng.fork(),
+                acc.clone(),
+            ));
+        }
+        for (i, (s, end)) in hs.into_iter().enumerate() {
+            tasks.spawn(consume_body(
+                s,
+                end,
+                n_bytes + i,
                 token.child_token(),
                 rng.fork(),
                 acc.clone(),
@@ -743,6 +967,17 @@ impl Guest for Component {
         for slot in 0..out_bytes as usize {
             let (tx, rx) = wit_stream::new();
             byte_streams.push(rx);
+            if let Some((in_slot, input)) = echoed_inputs.pop() {
+                tasks.spawn(duplex_echo(
+                    input,
+                    tx,
+                    (in_slot, slot),
+                    token.child_token(),
+                    rng.fork(),
+                    acc.clone(),
+                ));
+                continue;
+            }
             let n = rng.below(200) as usize;
             let bytes = (0..n).map(|_| rng.below(256) as u8).collect();
             tasks.spawn(produce_bytes(
