@@ -21,13 +21,18 @@
 //! The guest formats every string and computes every byte it writes, which both sides pay:
 //! the consumer ratios measure the host's share diluted by that work.
 //!
-//! Prints the median of each and `name adapter/raw = ratio` lines.
+//! Prints the median of each and `name adapter/raw = ratio (lo-hi)` lines (the median and
+//! the range of the per-round ratios).
+
+#[path = "ratio.rs"]
+mod ratio;
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use ratio::Rounds;
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Destination, StreamProducer, StreamResult, VecBuffer};
 use wit_futures_harness::peer::{drain_stream, read_future};
@@ -52,33 +57,29 @@ async fn main() {
     host_consumers(&mut g).await;
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-/// Runs each mode once per round (after one warm-up round), alternating; medians by mode.
+/// Runs each mode once per round (after one warm-up round), alternating; the seconds of
+/// each mode in each round.
 async fn rounds<const N: usize>(
     g: &mut Guest,
     modes: [&str; N],
     mut once: impl AsyncFnMut(&mut Guest, &str) -> Duration,
-) -> [Duration; N] {
-    let mut samples = [const { Vec::new() }; N];
+) -> Rounds<N> {
+    let mut samples = Rounds::new();
     for round in 0..=ROUNDS {
         for (m, mode) in modes.iter().enumerate() {
             let t = once(g, mode).await;
             if round > 0 {
-                samples[m].push(t);
+                samples.push(m, t.as_secs_f64());
             }
         }
     }
-    samples.map(median)
+    samples
 }
 
-fn print(name: &str, what: &str, modes: &[&str], medians: &[Duration]) {
+fn print<const N: usize>(name: &str, what: &str, modes: &[&str; N], samples: &Rounds<N>) {
     println!("{name}: {what}, median of {ROUNDS}:");
-    for (mode, t) in modes.iter().zip(medians) {
-        println!("  {mode:>9}: {:>8.2} ms", t.as_secs_f64() * 1e3);
+    for (mode, t) in modes.iter().zip(samples.medians()) {
+        println!("  {mode:>9}: {:>8.2} ms", t * 1e3);
     }
 }
 
@@ -86,7 +87,7 @@ async fn host_stream(g: &mut Guest) {
     let read = g.func::<(StreamReader<u32>, u32), ((u64, u64),)>("read-numbers");
     let expected: u64 = (0..u64::from(NUMBERS)).sum();
     let modes = ["raw", "adapter", "raw_iter", "from_iter", "vec"];
-    let medians = rounds(g, modes, async |g, mode| {
+    let samples = rounds(g, modes, async |g, mode| {
         let numbers: Vec<u32> = if mode == "vec" {
             (0..NUMBERS).collect()
         } else {
@@ -122,13 +123,12 @@ async fn host_stream(g: &mut Guest) {
         "host_stream",
         &format!("{NUMBERS} u32 host to guest, reads of {NUMBERS_PER_READ}"),
         &modes,
-        &medians,
+        &samples,
     );
-    let [raw, adapter, raw_iter, iter, vec] = medians.map(|d| d.as_secs_f64());
-    println!("host_stream adapter/raw = {:.3}", adapter / raw);
-    println!("host_stream from_iter/raw_iter = {:.3}", iter / raw_iter);
-    println!("host_stream adapter/raw_iter = {:.3}", adapter / raw_iter);
-    println!("host_stream vec/raw_iter = {:.3}", vec / raw_iter);
+    ratio::print("host_stream adapter/raw", &samples.ratios(1, 0), "");
+    ratio::print("host_stream from_iter/raw_iter", &samples.ratios(3, 2), "");
+    ratio::print("host_stream adapter/raw_iter", &samples.ratios(1, 2), "");
+    ratio::print("host_stream vec/raw_iter", &samples.ratios(4, 2), "");
 }
 
 /// The hand-written producer of `host_stream` over an iterator: a `Vec` of the next numbers
@@ -204,7 +204,7 @@ async fn host_bytes(g: &mut Guest) {
     let count = g.func::<(StreamReader<u8>, u32), (u64,)>("count-bytes");
     let data: Vec<u8> = (0..BYTES).map(|i| ((i * 31) ^ (i >> 11)) as u8).collect();
     let modes = ["raw", "adapter"];
-    let medians = rounds(g, modes, async |g, mode| {
+    let samples = rounds(g, modes, async |g, mode| {
         let source = data.clone();
         let (t, counted) = g
             .run(async |a| {
@@ -241,10 +241,9 @@ async fn host_bytes(g: &mut Guest) {
             BYTES_PER_OP >> 10
         ),
         &modes,
-        &medians,
+        &samples,
     );
-    let [raw, adapter] = medians.map(|d| d.as_secs_f64());
-    println!("host_bytes adapter/raw = {:.3}", adapter / raw);
+    ratio::print("host_bytes adapter/raw", &samples.ratios(1, 0), "");
 }
 
 /// The hand-written producer of `host_bytes`: copies the next bytes straight into the
@@ -288,7 +287,7 @@ async fn host_consumers(g: &mut Guest) {
     let write =
         g.func::<(u32, u32, u32), ((StreamReader<String>, FutureReader<u32>),)>("write-strings");
     let modes = ["raw", "stream", "sink"];
-    let medians = rounds(g, modes, async |g, mode| {
+    let samples = rounds(g, modes, async |g, mode| {
         let (t, counted) = g
             .run(async |a| {
                 let start = Instant::now();
@@ -321,15 +320,14 @@ async fn host_consumers(g: &mut Guest) {
         "host_guest_stream",
         &format!("{STRINGS} strings guest to host, writes of {STRINGS_PER_WRITE}"),
         &modes,
-        &medians,
+        &samples,
     );
-    let [raw, stream, sink] = medians.map(|d| d.as_secs_f64());
-    println!("host_guest_stream adapter/raw = {:.3}", stream / raw);
-    println!("host_sink adapter/raw = {:.3}", sink / raw);
+    ratio::print("host_guest_stream adapter/raw", &samples.ratios(1, 0), "");
+    ratio::print("host_sink adapter/raw", &samples.ratios(2, 0), "");
 
     let write = g.func::<(u64, u32, u32), ((StreamReader<u8>, FutureReader<u64>),)>("write-bytes");
     let modes = ["raw", "adapter"];
-    let medians = rounds(g, modes, async |g, mode| {
+    let samples = rounds(g, modes, async |g, mode| {
         let (t, counted) = g
             .run(async |a| {
                 let start = Instant::now();
@@ -362,8 +360,7 @@ async fn host_consumers(g: &mut Guest) {
             BYTES_PER_OP >> 10
         ),
         &modes,
-        &medians,
+        &samples,
     );
-    let [raw, adapter] = medians.map(|d| d.as_secs_f64());
-    println!("host_write adapter/raw = {:.3}", adapter / raw);
+    ratio::print("host_write adapter/raw", &samples.ratios(1, 0), "");
 }

@@ -6,7 +6,12 @@
 //! loopback, reached through wasmtime-wasi-http's own sender: 64 MiB echoed through the
 //! proxy (up to the upstream and back) and 300 small proxied requests.
 
+#[path = "ratio.rs"]
+mod ratio;
+
 use std::time::{Duration, Instant};
+
+use ratio::Rounds;
 
 use wit_futures_harness::http::{Client, PatternBody, PatternCheck, Server, Upstream, read_body};
 
@@ -26,85 +31,81 @@ async fn main() {
         &[("UPSTREAM", &upstream.url())],
     )
     .await;
-    let mut big = [const { Vec::new() }; 3];
-    let mut small = [const { Vec::new() }; 3];
+    let mut big = Rounds::<3>::new();
+    let mut small = Rounds::<3>::new();
     for round in 0..=ROUNDS {
         for (m, mode) in MODES.iter().enumerate() {
             let t = echo_big(&server, mode).await;
             let s = echo_small(&server, mode).await;
             if round > 0 {
                 // round 0 warms up
-                big[m].push(t);
-                small[m].push(s);
+                big.push(m, t.as_secs_f64());
+                small.push(m, s.as_secs_f64());
             }
         }
     }
-    let big = big.map(median);
-    let small = small.map(median);
+    let big_medians = big.medians();
+    let small_medians = small.medians();
     println!(
         "http_body echo of {} MiB (request and response streaming at once), median of {ROUNDS}:",
         BIG >> 20
     );
     for (m, mode) in MODES.iter().enumerate() {
-        let mbps = BIG as f64 / big[m].as_secs_f64() / 1e6;
+        let mbps = BIG as f64 / big_medians[m] / 1e6;
         println!(
             "  {mode:>7}: {:>7.1} ms, {mbps:>6.0} MB/s",
-            big[m].as_secs_f64() * 1e3
+            big_medians[m] * 1e3
         );
     }
     println!(
         "http_body {SMALL} small requests ({SMALL_BYTES}-byte echo, one connection), median of {ROUNDS}:"
     );
     for (m, mode) in MODES.iter().enumerate() {
-        let per = small[m].as_secs_f64() * 1e6 / SMALL as f64;
+        let per = small_medians[m] * 1e6 / SMALL as f64;
         println!("  {mode:>7}: {per:>6.0} µs per request");
     }
-    let [raw, adapter, compat] = big.map(|d| d.as_secs_f64());
-    println!("http_body adapter/raw = {:.3}", adapter / raw);
-    println!("http_body compat/adapter = {:.3}", compat / adapter);
-    let [raw, adapter, compat] = small.map(|d| d.as_secs_f64());
-    println!("http_body small adapter/raw = {:.3}", adapter / raw);
-    println!("http_body small compat/adapter = {:.3}", compat / adapter);
+    ratio::print("http_body adapter/raw", &big.ratios(1, 0), "");
+    ratio::print("http_body compat/adapter", &big.ratios(2, 1), "");
+    ratio::print("http_body small adapter/raw", &small.ratios(1, 0), "");
+    ratio::print("http_body small compat/adapter", &small.ratios(2, 1), "");
 
-    let mut big = [const { Vec::new() }; 3];
-    let mut small = [const { Vec::new() }; 3];
+    let mut big = Rounds::<3>::new();
+    let mut small = Rounds::<3>::new();
     for round in 0..=ROUNDS {
         for (m, mode) in MODES.iter().enumerate() {
             let proxy = format!("proxy-{mode}");
             let t = echo_big(&server, &proxy).await;
             let s = echo_n(&server, &proxy, PROXIED_SMALL).await;
             if round > 0 {
-                big[m].push(t);
-                small[m].push(s);
+                big.push(m, t.as_secs_f64());
+                small.push(m, s.as_secs_f64());
             }
         }
     }
-    let big = big.map(median);
-    let small = small.map(median);
+    let big_medians = big.medians();
+    let small_medians = small.medians();
     println!(
         "http_proxy echo of {} MiB through the proxy to the upstream and back, median of {ROUNDS}:",
         BIG >> 20
     );
     for (m, mode) in MODES.iter().enumerate() {
-        let mbps = BIG as f64 / big[m].as_secs_f64() / 1e6;
+        let mbps = BIG as f64 / big_medians[m] / 1e6;
         println!(
             "  {mode:>7}: {:>7.1} ms, {mbps:>6.0} MB/s",
-            big[m].as_secs_f64() * 1e3
+            big_medians[m] * 1e3
         );
     }
     println!(
         "http_proxy {PROXIED_SMALL} small proxied requests ({SMALL_BYTES}-byte echo, one client connection, a new upstream connection each), median of {ROUNDS}:"
     );
     for (m, mode) in MODES.iter().enumerate() {
-        let per = small[m].as_secs_f64() * 1e6 / PROXIED_SMALL as f64;
+        let per = small_medians[m] * 1e6 / PROXIED_SMALL as f64;
         println!("  {mode:>7}: {per:>6.0} µs per request");
     }
-    let [raw, adapter, compat] = big.map(|d| d.as_secs_f64());
-    println!("http_proxy adapter/raw = {:.3}", adapter / raw);
-    println!("http_proxy compat/adapter = {:.3}", compat / adapter);
-    let [raw, adapter, compat] = small.map(|d| d.as_secs_f64());
-    println!("http_proxy small adapter/raw = {:.3}", adapter / raw);
-    println!("http_proxy small compat/adapter = {:.3}", compat / adapter);
+    ratio::print("http_proxy adapter/raw", &big.ratios(1, 0), "");
+    ratio::print("http_proxy compat/adapter", &big.ratios(2, 1), "");
+    ratio::print("http_proxy small adapter/raw", &small.ratios(1, 0), "");
+    ratio::print("http_proxy small compat/adapter", &small.ratios(2, 1), "");
 }
 
 fn request(mode: &str, body: PatternBody) -> http::Request<PatternBody> {
@@ -154,9 +155,4 @@ async fn echo_n(server: &Server, mode: &str, n: usize) -> Duration {
         assert_eq!(received.bytes, SMALL_BYTES, "{mode}");
     }
     start.elapsed()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }

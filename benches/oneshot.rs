@@ -1,6 +1,9 @@
 //! `cargo bench --bench oneshot`: N host-made futures awaited inside one guest export,
 //! through `into_oneshot()` vs raw `FutureReader.await`, alternating, in one run.
 
+#[path = "ratio.rs"]
+mod ratio;
+
 use wit_futures_harness::peer::future_ready;
 use wit_futures_harness::{FutureReader, Guest};
 
@@ -11,7 +14,7 @@ const ROUNDS: usize = 15;
 async fn main() {
     let mut g = Guest::new("bench-guest").await;
     let recv = g.func::<(Vec<FutureReader<u32>>, bool), ((u64, u64),)>("oneshot-recv");
-    let mut times = [Vec::new(), Vec::new()];
+    let mut times = ratio::Rounds::<2>::new();
     for round in 0..=ROUNDS {
         for adapter in [false, true] {
             let ((nanos, sum),) = g
@@ -23,18 +26,13 @@ async fn main() {
             assert_eq!(sum, u64::from(N) * u64::from(N - 1) / 2);
             if round > 0 {
                 // round 0 warms up
-                times[adapter as usize].push(nanos as f64 / f64::from(N));
+                times.push(adapter as usize, nanos as f64 / f64::from(N));
             }
         }
     }
-    let [raw, adapter] = times.map(median);
+    let [raw, adapter] = times.medians();
     println!(
         "oneshot_recv raw: {raw:.0} ns/future, adapter: {adapter:.0} ns/future ({N} futures x {ROUNDS} rounds, medians)"
     );
-    println!("oneshot_recv adapter/raw = {:.3}", adapter / raw);
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    ratio::print("oneshot_recv adapter/raw", &times.ratios(1, 0), "");
 }

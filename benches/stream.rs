@@ -1,7 +1,12 @@
 //! `cargo bench --bench stream`: the stream adapters against the raw wit-bindgen code doing
 //! the same job, inside one guest export each, alternating, in one run. Prints medians and
-//! `name adapter/raw = ratio` lines, plus allocations per item.
+//! `name adapter/raw = ratio (lo-hi)` lines (the median and the range of the per-round
+//! ratios), plus allocations per item.
 
+#[path = "ratio.rs"]
+mod ratio;
+
+use ratio::Rounds;
 use wit_futures_harness::peer::{drain_stream, read_future, stream_vec};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 
@@ -32,12 +37,6 @@ async fn main() {
     }
 }
 
-/// (median nanoseconds per round, allocations of the last round)
-fn summarize(mut nanos: Vec<u64>, allocs: u64) -> (f64, u64) {
-    nanos.sort();
-    (nanos[nanos.len() / 2] as f64, allocs)
-}
-
 async fn stream_read(g: &mut Guest) {
     let read = g.func::<(StreamReader<u32>, String, u32), ((u64, u64, u64),)>("stream-read");
     let items: Vec<u32> = (0..ITEMS).collect();
@@ -55,22 +54,22 @@ async fn stream_read(g: &mut Guest) {
         (nanos, allocs)
     };
     println!("stream_read: {ITEMS} u32 from the host, summed; median of {ROUNDS} rounds");
-    let mut ratio_at_default = 0.0;
-    let mut raw_at_default = 0.0;
+    let mut at_default = None;
     for cap in [64, 256, 1024, 4096, 16384] {
-        let (mut raw, mut adapter) = (Vec::new(), Vec::new());
+        let mut times = Rounds::<2>::new();
+        let mut adapter_allocs_per_item = Vec::new();
         let (mut raw_allocs, mut adapter_allocs) = (0, 0);
         run(g, "adapter", cap).await; // warm-up
         for _ in 0..ROUNDS {
             let (n, a) = run(g, "raw", cap).await;
-            raw.push(n);
+            times.push(0, n as f64);
             raw_allocs = a;
             let (n, a) = run(g, "adapter", cap).await;
-            adapter.push(n);
+            times.push(1, n as f64);
             adapter_allocs = a;
+            adapter_allocs_per_item.push(a as f64 / f64::from(ITEMS));
         }
-        let (raw, raw_allocs) = summarize(raw, raw_allocs);
-        let (adapter, adapter_allocs) = summarize(adapter, adapter_allocs);
+        let [raw, adapter] = times.medians();
         println!(
             "  capacity {cap:>5}: raw {:>6.2} ms, adapter {:>6.2} ms, adapter/raw {:.3}; allocations: raw {raw_allocs}, adapter {adapter_allocs} ({:.6} per item)",
             raw / 1e6,
@@ -79,59 +78,74 @@ async fn stream_read(g: &mut Guest) {
             adapter_allocs as f64 / f64::from(ITEMS),
         );
         if cap as usize == wit_futures::stream::DEFAULT_CAPACITY {
-            ratio_at_default = adapter / raw;
-            raw_at_default = raw;
+            at_default = Some((times.ratios(1, 0), adapter_allocs_per_item));
         }
     }
-    let (mut raw, mut chunks) = (Vec::new(), Vec::new());
+    let (ratios_at_default, allocs_at_default) =
+        at_default.expect("the default capacity is one of the capacities swept");
+    let mut chunks = Rounds::<2>::new();
     let cap = wit_futures::stream::DEFAULT_CAPACITY as u32;
     for _ in 0..ROUNDS {
-        raw.push(run(g, "raw", cap).await.0);
-        chunks.push(run(g, "chunks", cap).await.0);
+        chunks.push(0, run(g, "raw", cap).await.0 as f64);
+        chunks.push(1, run(g, "chunks", cap).await.0 as f64);
     }
-    let (raw, _) = summarize(raw, 0);
-    let (chunks, _) = summarize(chunks, 0);
+    let [raw, chunks_median] = chunks.medians();
     println!(
         "  capacity {cap:>5}: raw {:>6.2} ms, into_chunk_stream {:>6.2} ms, chunks/raw {:.3}",
         raw / 1e6,
-        chunks / 1e6,
-        chunks / raw
+        chunks_median / 1e6,
+        chunks_median / raw
     );
     let mut iter = Vec::new();
     for _ in 0..ROUNDS {
-        iter.push(run(g, "vec-iter-stream", cap).await.0);
+        iter.push(run(g, "vec-iter-stream", cap).await.0 as f64);
     }
     println!(
         "  for scale: futures::stream::iter over a Vec of the same items, polled the same way: {:.2} ms",
-        summarize(iter, 0).0 / 1e6
+        ratio::median(&iter) / 1e6
     );
-    let mut wit_bindgen = Vec::new();
+    // wit-bindgen's own stream against the adapter at the default capacity, alternating.
+    let mut wit_bindgen = Rounds::<2>::new();
     for _ in 0..3 {
-        wit_bindgen.push(run(g, "wit-bindgen", 0).await.0);
+        wit_bindgen.push(0, run(g, "adapter", cap).await.0 as f64);
+        wit_bindgen.push(1, run(g, "wit-bindgen", 0).await.0 as f64);
     }
-    let (wit_bindgen, _) = summarize(wit_bindgen, 0);
-    println!("  wit-bindgen into_stream(): {:.1} ms", wit_bindgen / 1e6);
     println!(
-        "stream_read adapter/raw = {ratio_at_default:.3}   (into_item_stream, one item per poll)"
+        "  wit-bindgen into_stream(): {:.1} ms",
+        wit_bindgen.median(1) / 1e6
     );
-    println!(
-        "stream_read chunks/raw = {:.3}   (into_chunk_stream, one batch per poll)",
-        chunks / raw
+    ratio::print(
+        "stream_read adapter/raw",
+        &ratios_at_default,
+        "(into_item_stream, one item per poll)",
     );
-    println!(
-        "stream_read wit-bindgen-into_stream/adapter = {:.0}",
-        wit_bindgen / (raw_at_default * ratio_at_default)
+    ratio::print(
+        "stream_read chunks/raw",
+        &chunks.ratios(1, 0),
+        "(into_chunk_stream, one batch per poll)",
+    );
+    ratio::print_with(
+        "stream_read wit-bindgen-into_stream/adapter",
+        &wit_bindgen.ratios(1, 0),
+        0,
+        "",
+    );
+    ratio::print_with(
+        "stream_read allocations/item",
+        &allocs_at_default,
+        6,
+        "(into_item_stream at the default capacity, per round)",
     );
     // The floor for a one-item-per-poll stream: the raw batched read plus the cheapest
     // possible `Stream` (`futures::stream::iter` over a Vec) handing out the same items,
     // measured in alternating rounds.
-    let (mut raw, mut adapter, mut iter) = (Vec::new(), Vec::new(), Vec::new());
+    let mut floor = Rounds::<3>::new();
     for _ in 0..ROUNDS {
-        raw.push(run(g, "raw", cap).await.0);
-        adapter.push(run(g, "adapter", cap).await.0);
-        iter.push(run(g, "vec-iter-stream", cap).await.0);
+        floor.push(0, run(g, "raw", cap).await.0 as f64);
+        floor.push(1, run(g, "adapter", cap).await.0 as f64);
+        floor.push(2, run(g, "vec-iter-stream", cap).await.0 as f64);
     }
-    let [raw, adapter, iter] = [raw, adapter, iter].map(|t| summarize(t, 0).0);
+    let [raw, adapter, iter] = floor.medians();
     println!(
         "  capacity {cap}: raw {:.2} ms + stream::iter {:.2} ms = floor {:.2} ms; into_item_stream {:.2} ms",
         raw / 1e6,
@@ -139,9 +153,10 @@ async fn stream_read(g: &mut Guest) {
         (raw + iter) / 1e6,
         adapter / 1e6
     );
-    println!(
-        "stream_read adapter/floor = {:.3}   (into_item_stream vs raw read + stream::iter)",
-        adapter / (raw + iter)
+    ratio::print(
+        "stream_read adapter/floor",
+        &floor.per_round(|[raw, adapter, iter]| adapter / (raw + iter)),
+        "(into_item_stream vs raw read + stream::iter)",
     );
 }
 
@@ -149,7 +164,7 @@ async fn stream_read(g: &mut Guest) {
 async fn stream_short(g: &mut Guest) {
     const N: u32 = 10_000;
     let short = g.func::<(Vec<StreamReader<u32>>, bool), ((u64, u64),)>("stream-short");
-    let mut times = [Vec::new(), Vec::new()];
+    let mut times = Rounds::<2>::new();
     for round in 0..=ROUNDS {
         for adapter in [false, true] {
             let ((nanos, sum),) = g
@@ -160,15 +175,15 @@ async fn stream_short(g: &mut Guest) {
                 .await;
             assert_eq!(sum, u64::from(N) * u64::from(N - 1) / 2);
             if round > 0 {
-                times[adapter as usize].push(nanos);
+                times.push(adapter as usize, nanos as f64 / f64::from(N));
             }
         }
     }
-    let [raw, adapter] = times.map(|t| summarize(t, 0).0 / f64::from(N));
+    let [raw, adapter] = times.medians();
     println!(
         "stream_short: {N} one-item streams, each read once then dropped: raw {raw:.0} ns, into_item_stream {adapter:.0} ns per stream"
     );
-    println!("stream_short adapter/raw = {:.3}", adapter / raw);
+    ratio::print("stream_short adapter/raw", &times.ratios(1, 0), "");
 }
 
 async fn stream_bytes(g: &mut Guest) {
@@ -196,7 +211,7 @@ async fn stream_bytes(g: &mut Guest) {
         "tokio-read",
         "tokio-copy",
     ];
-    let mut times = vec![Vec::new(); modes.len()];
+    let mut times = Rounds::<5>::new();
     let mut allocs = vec![0; modes.len()];
     for mode in modes {
         run(g, mode).await;
@@ -204,11 +219,11 @@ async fn stream_bytes(g: &mut Guest) {
     for _ in 0..ROUNDS {
         for (i, mode) in modes.iter().enumerate() {
             let (n, a) = run(g, mode).await;
-            times[i].push(n);
+            times.push(i, n as f64);
             allocs[i] = a;
         }
     }
-    let medians: Vec<f64> = times.into_iter().map(|t| summarize(t, 0).0).collect();
+    let medians = times.medians();
     for (i, mode) in modes.iter().enumerate() {
         println!(
             "  {mode:<15} {:>7.2} ms, {} allocations",
@@ -216,21 +231,25 @@ async fn stream_bytes(g: &mut Guest) {
             allocs[i]
         );
     }
-    println!(
-        "stream_bytes adapter/raw = {:.3}   (AsyncRead::read into a 64 KiB buffer)",
-        medians[1] / medians[0]
+    ratio::print(
+        "stream_bytes adapter/raw",
+        &times.ratios(1, 0),
+        "(AsyncRead::read into a 64 KiB buffer)",
     );
-    println!(
-        "stream_bytes bufread/raw = {:.3}   (AsyncBufRead::fill_buf, no copy)",
-        medians[2] / medians[0]
+    ratio::print(
+        "stream_bytes bufread/raw",
+        &times.ratios(2, 0),
+        "(AsyncBufRead::fill_buf, no copy)",
     );
-    println!(
-        "stream_bytes tokio/raw = {:.3}   (tokio::io::AsyncReadExt::read into a 64 KiB buffer)",
-        medians[3] / medians[0]
+    ratio::print(
+        "stream_bytes tokio/raw",
+        &times.ratios(3, 0),
+        "(tokio::io::AsyncReadExt::read into a 64 KiB buffer)",
     );
-    println!(
-        "stream_bytes tokio-copy/raw = {:.3}   (tokio::io::copy into a writer that sums)",
-        medians[4] / medians[0]
+    ratio::print(
+        "stream_bytes tokio-copy/raw",
+        &times.ratios(4, 0),
+        "(tokio::io::copy into a writer that sums)",
     );
 }
 
@@ -254,27 +273,26 @@ async fn sink_write(g: &mut Guest) {
     };
     println!("sink_write: {ITEMS} u32 to the host, batches of {cap}; median of {ROUNDS} rounds");
     run(g, "adapter").await;
-    let (mut raw, mut adapter) = (Vec::new(), Vec::new());
+    // Every mode once per round, so that each ratio compares samples of the same round.
+    let modes = ["raw", "adapter", "raw-batches", "chunks", "drain"];
+    let mut times = Rounds::<5>::new();
+    let mut adapter_allocs_per_item = Vec::new();
     let (mut raw_allocs, mut adapter_allocs) = (0, 0);
     for _ in 0..ROUNDS {
-        let (n, a) = run(g, "raw").await;
-        raw.push(n);
-        raw_allocs = a;
-        let (n, a) = run(g, "adapter").await;
-        adapter.push(n);
-        adapter_allocs = a;
+        for (m, mode) in modes.iter().enumerate() {
+            let (n, a) = run(g, mode).await;
+            times.push(m, n as f64);
+            match *mode {
+                "raw" => raw_allocs = a,
+                "adapter" => {
+                    adapter_allocs = a;
+                    adapter_allocs_per_item.push(a as f64 / f64::from(ITEMS));
+                }
+                _ => {}
+            }
+        }
     }
-    let (mut chunks, mut chunks_raw, mut drain) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        chunks_raw.push(run(g, "raw-batches").await.0);
-        chunks.push(run(g, "chunks").await.0);
-        drain.push(run(g, "drain").await.0);
-    }
-    let (chunks, _) = summarize(chunks, 0);
-    let (chunks_raw, _) = summarize(chunks_raw, 0);
-    let (drain, _) = summarize(drain, 0);
-    let (raw, _) = summarize(raw, 0);
-    let (adapter, _) = summarize(adapter, 0);
+    let [raw, adapter, chunks_raw, chunks, drain] = times.medians();
     println!(
         "  raw write_all {:.2} ms, into_sink + send_all {:.2} ms, into_chunk_sink {:.2} ms",
         raw / 1e6,
@@ -285,27 +303,36 @@ async fn sink_write(g: &mut Guest) {
         "  allocations: raw {raw_allocs}, into_sink {adapter_allocs} ({:.6} per item)",
         adapter_allocs as f64 / f64::from(ITEMS),
     );
-    println!(
-        "sink_write adapter/raw = {:.3}   (into_sink + send_all, one item per start_send)",
-        adapter / raw
+    ratio::print(
+        "sink_write adapter/raw",
+        &times.ratios(1, 0),
+        "(into_sink + send_all, one item per start_send)",
+    );
+    ratio::print_with(
+        "sink_write allocations/item",
+        &adapter_allocs_per_item,
+        6,
+        "(into_sink, per round)",
     );
     println!(
         "  floor: raw write_all {:.2} ms + send_all of the same items into the cheapest sink that takes each item (black_box) {:.2} ms",
         raw / 1e6,
         drain / 1e6
     );
-    println!(
-        "sink_write adapter/floor = {:.3}   (into_sink + send_all vs that floor)",
-        adapter / (raw + drain)
+    ratio::print(
+        "sink_write adapter/floor",
+        &times.per_round(|[raw, adapter, _, _, drain]| adapter / (raw + drain)),
+        "(into_sink + send_all vs that floor)",
     );
     println!(
         "  the same batches (a new Vec each) through raw write_all {:.2} ms, through into_chunk_sink {:.2} ms",
         chunks_raw / 1e6,
         chunks / 1e6
     );
-    println!(
-        "sink_write chunks/raw = {:.3}   (into_chunk_sink vs raw write_all of the same batches)",
-        chunks / chunks_raw
+    ratio::print(
+        "sink_write chunks/raw",
+        &times.ratios(3, 2),
+        "(into_chunk_sink vs raw write_all of the same batches)",
     );
 }
 
@@ -334,23 +361,22 @@ async fn byte_write(g: &mut Guest) {
         ("byte_write small", 100_000_000, 100),
     ] {
         run(g, n, size, "adapter").await;
-        let (mut raw, mut adapter) = (Vec::new(), Vec::new());
+        let mut times = Rounds::<2>::new();
         let (mut raw_allocs, mut adapter_allocs) = (0, 0);
         for _ in 0..ROUNDS {
             let (t, a) = run(g, n, size, "raw").await;
-            raw.push(t);
+            times.push(0, t as f64);
             raw_allocs = a;
             let (t, a) = run(g, n, size, "adapter").await;
-            adapter.push(t);
+            times.push(1, t as f64);
             adapter_allocs = a;
         }
-        let (raw, _) = summarize(raw, 0);
-        let (adapter, _) = summarize(adapter, 0);
+        let [raw, adapter] = times.medians();
         println!(
             "{name}: {n} bytes in writes of {size}: raw write_all {:.2} ms, into_async_write {:.2} ms; allocations raw {raw_allocs}, adapter {adapter_allocs}",
             raw / 1e6,
             adapter / 1e6
         );
-        println!("{name} adapter/raw = {:.3}", adapter / raw);
+        ratio::print(&format!("{name} adapter/raw"), &times.ratios(1, 0), "");
     }
 }

@@ -12,6 +12,8 @@
 //!   one write each, replies read whole) from a tokio client on this thread. Requests per
 //!   second for both.
 
+#[path = "ratio.rs"]
+mod ratio;
 #[path = "../examples/mini-redis/src/server.rs"]
 #[allow(dead_code)]
 mod server;
@@ -41,11 +43,6 @@ async fn main() {
     if run("mini_redis") {
         mini_redis().await;
     }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 /// Writes `ECHO_BYTES` to the echo server on `port` while reading the echo; the time from
@@ -82,7 +79,7 @@ async fn tcp_echo() {
     let mut g = Guest::new("bench-guest").await;
     let echo = g.func::<(String, u32), ((u16, FutureReader<u64>),)>("tcp-echo");
     let modes = ["raw", "adapter", "copy"];
-    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    let mut samples = ratio::Rounds::<3>::new();
     for round in 0..=ROUNDS {
         for (m, mode) in modes.iter().enumerate() {
             let t = g
@@ -97,13 +94,13 @@ async fn tcp_echo() {
                 })
                 .await;
             if round > 0 {
-                samples[m].push(t);
+                samples.push(m, t.as_secs_f64());
             }
         }
     }
-    let [raw, adapter, copy] = samples.map(median);
-    let ms = |t: Duration| t.as_secs_f64() * 1e3;
-    let mbs = |t: Duration| ECHO_BYTES as f64 / t.as_secs_f64() / 1e6;
+    let [raw, adapter, copy] = samples.medians();
+    let ms = |t: f64| t * 1e3;
+    let mbs = |t: f64| ECHO_BYTES as f64 / t / 1e6;
     println!(
         "tcp_echo: {} MiB echoed by the guest, median of {ROUNDS}: raw {:.1} ms ({:.0} MB/s), copy_buf {:.1} ms ({:.0} MB/s), copy {:.1} ms ({:.0} MB/s)",
         ECHO_BYTES >> 20,
@@ -114,13 +111,15 @@ async fn tcp_echo() {
         ms(copy),
         mbs(copy),
     );
-    println!(
-        "tcp_echo adapter/raw = {:.3}   (TcpStream halves + futures::io::copy_buf)",
-        adapter.as_secs_f64() / raw.as_secs_f64()
+    ratio::print(
+        "tcp_echo adapter/raw",
+        &samples.ratios(1, 0),
+        "(TcpStream halves + futures::io::copy_buf)",
     );
-    println!(
-        "tcp_echo copy/raw = {:.3}   (futures::io::copy: its own 8 KiB buffer, 8 writes per 64 KiB)",
-        copy.as_secs_f64() / raw.as_secs_f64()
+    ratio::print(
+        "tcp_echo copy/raw",
+        &samples.ratios(2, 0),
+        "(futures::io::copy: its own 8 KiB buffer, 8 writes per 64 KiB)",
     );
 }
 
@@ -231,21 +230,19 @@ async fn mini_redis() {
     });
     listening(component_port).await;
     listening(native_port).await;
-    let mut samples = [Vec::new(), Vec::new()];
+    let mut samples = ratio::Rounds::<2>::new();
     for round in 0..=ROUNDS {
         for (i, port) in [native_port, component_port].into_iter().enumerate() {
             let rps = load(port).await;
             if round > 0 {
-                samples[i].push(rps);
+                samples.push(i, rps);
             }
         }
     }
-    let [native, component] = samples.map(|mut s| {
-        s.sort_by(f64::total_cmp);
-        s[s.len() / 2]
-    });
+    let [native, component] = samples.medians();
     println!(
         "mini_redis: {CONNECTIONS} connections x {BATCHES} batches of {PIPELINE} pipelined SET/GET, median of {ROUNDS}: native {native:.0} requests/s, component {component:.0} requests/s"
     );
-    println!("mini_redis component/native = {:.3}", native / component);
+    // Requests per second: the component's time per request over the native one's.
+    ratio::print("mini_redis component/native", &samples.ratios(0, 1), "");
 }
