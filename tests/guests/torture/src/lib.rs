@@ -295,7 +295,11 @@ async fn produce_stream(
         futures::stream::iter(chunks)
             .inspect(move |c| acc.borrow_mut().sent.extend(c.iter().cloned()))
     };
-    let for_send_all = (mode == 3).then(|| values.clone()).unwrap_or_default();
+    let for_send_all = if mode == 3 {
+        values.clone()
+    } else {
+        Vec::new()
+    };
     let source = {
         let acc = acc.clone();
         futures::stream::iter(values).inspect(move |v| acc.borrow_mut().sent.push(v.clone()))
