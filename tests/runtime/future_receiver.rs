@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use wit_futures_harness::peer::{Rng, future_after, future_never, future_ready, sleep_ms};
+use wit_futures_harness::peer::{Rng, future_after, future_never, future_ready};
 use wit_futures_harness::{FutureReader, Guest};
+
+use crate::gated::gated_future;
 
 const GUEST: &str = "guest-oneshot";
 
@@ -32,8 +34,15 @@ async fn receives_a_value_that_arrives_later() {
     let recv = g.func::<(FutureReader<u32>,), (u32,)>("recv");
     let (v,) = g
         .run(async |a| {
-            let f = future_after(a, Duration::from_millis(50), 8);
-            recv.call_concurrent(a, (f,)).await.unwrap()
+            let (f, gate) = gated_future(a, 8);
+            let host = async {
+                // The value arrives only once the guest waits for it.
+                gate.read_started(1).await;
+                gate.release();
+            };
+            futures::join!(recv.call_concurrent(a, (f,)), host)
+                .0
+                .unwrap()
         })
         .await;
     assert_eq!(v, 8);
@@ -167,29 +176,74 @@ async fn select_all_receives_every_value_exactly_once() {
     }
 }
 
+/// When the host hands over `f`'s value in `after-wait`, relative to `later`.
+#[derive(Clone, Copy, Debug)]
+enum Value {
+    /// The value goes to the guest's read before `later` resolves: it raced in while the
+    /// guest waited on something else.
+    RacedIn,
+    /// No value while the guest waits; the host hands it over only after the guest has
+    /// done `how` (to the fresh read of an `into_inner` reader; a closed receiver never
+    /// gets it).
+    NotYet,
+}
+
 /// Runs `after-wait`: the guest starts reading `f` with `try_recv`, waits for `later`, then
-/// does `how`. `f` delivers after `f_ms`, `later` after `later_ms`.
-async fn after_wait(g: &mut Guest, how: &str, f_ms: u64, later_ms: u64) -> Vec<String> {
+/// does `how`. Each step of the host follows what it has seen the guest do (no timers):
+/// `later` resolves only once the guest's read of `f` is in flight and, for
+/// [`Value::RacedIn`], once `f`'s value went to that read.
+async fn after_wait(g: &mut Guest, how: &str, value: Value) -> Vec<String> {
     let after_wait =
         g.func::<(FutureReader<String>, FutureReader<u32>, String), (Vec<String>,)>("after-wait");
-    let (log,) = g
+    let (log, seen) = g
         .run(async |a| {
-            let f = future_after(a, Duration::from_millis(f_ms), "v".to_string());
-            let later = future_after(a, Duration::from_millis(later_ms), 1);
-            after_wait
-                .call_concurrent(a, (f, later, how.into()))
-                .await
-                .unwrap()
+            let (f, f_gate) = gated_future(a, "v".to_string());
+            let (later, later_gate) = gated_future(a, 1);
+            let call = after_wait.call_concurrent(a, (f, later, how.into()));
+            let host = async {
+                f_gate.read_started(1).await;
+                match value {
+                    Value::RacedIn => {
+                        f_gate.release();
+                        f_gate.handed().await;
+                        later_gate.release();
+                    }
+                    Value::NotYet => {
+                        later_gate.release();
+                        match how {
+                            // The guest cancels its read, takes the reader back and reads
+                            // it again: that read gets the value.
+                            "into-inner" => {
+                                f_gate.until("cancel its read", |s| s.cancels == 1).await;
+                                f_gate.release();
+                            }
+                            // The guest hangs up; the value is never handed over.
+                            "close" => f_gate.dropped().await,
+                            other => unreachable!("no value-not-yet case for {other}"),
+                        }
+                    }
+                }
+            };
+            let (result, ()) = futures::join!(call, host);
+            (result.unwrap().0, f_gate.seen())
         })
         .await;
     g.assert_nothing_open().await;
+    let ctx = format!("{how} {value:?}: {seen:?} {log:?}");
+    match (value, how) {
+        (Value::RacedIn, _) => assert!(seen.handed && seen.cancels == 0, "{ctx}"),
+        (Value::NotYet, "into-inner") => {
+            assert!(seen.handed && seen.cancels == 1 && seen.reads == 2, "{ctx}")
+        }
+        (Value::NotYet, _) => assert!(!seen.handed && seen.dropped, "{ctx}"),
+    }
     log
 }
 
 #[tokio::test]
 async fn try_recv_reports_none_then_the_value_then_canceled() {
     let mut g = guest().await;
-    let log = after_wait(&mut g, "try-recv", 10, 80).await;
+    let log = after_wait(&mut g, "try-recv", Value::RacedIn).await;
     assert_eq!(
         log,
         [
@@ -207,21 +261,21 @@ async fn try_recv_reports_none_then_the_value_then_canceled() {
 #[tokio::test]
 async fn into_inner_returns_a_value_that_raced_in() {
     let mut g = guest().await;
-    let log = after_wait(&mut g, "into-inner", 10, 80).await;
+    let log = after_wait(&mut g, "into-inner", Value::RacedIn).await;
     assert_eq!(log, ["try_recv: Ok(None)", "later: 1", "value: v"]);
 }
 
 #[tokio::test]
 async fn into_inner_returns_the_reader_when_no_value_came() {
     let mut g = guest().await;
-    let log = after_wait(&mut g, "into-inner", 100, 10).await;
+    let log = after_wait(&mut g, "into-inner", Value::NotYet).await;
     assert_eq!(log, ["try_recv: Ok(None)", "later: 1", "reader", "then: v"]);
 }
 
 #[tokio::test]
 async fn close_keeps_a_value_that_raced_in() {
     let mut g = guest().await;
-    let log = after_wait(&mut g, "close", 10, 80).await;
+    let log = after_wait(&mut g, "close", Value::RacedIn).await;
     assert_eq!(
         log,
         [
@@ -236,8 +290,8 @@ async fn close_keeps_a_value_that_raced_in() {
 #[tokio::test]
 async fn close_without_a_value_resolves_to_canceled() {
     let mut g = guest().await;
-    // The host's value would come later, but the guest hangs up first.
-    let log = after_wait(&mut g, "close", 200, 10).await;
+    // The host's value never comes: the guest hangs up first.
+    let log = after_wait(&mut g, "close", Value::NotYet).await;
     assert_eq!(
         log,
         [
@@ -252,7 +306,7 @@ async fn close_without_a_value_resolves_to_canceled() {
 #[tokio::test]
 async fn a_select_branch_that_loses_keeps_its_arrived_value() {
     let mut g = guest().await;
-    let log = after_wait(&mut g, "select-lose", 10, 80).await;
+    let log = after_wait(&mut g, "select-lose", Value::RacedIn).await;
     assert_eq!(
         log,
         [
@@ -269,19 +323,19 @@ async fn a_select_branch_that_loses_keeps_its_arrived_value() {
 async fn heap_values_dropped_closed_or_recovered_leak_nothing() {
     let mut g = guest().await;
     let cases = [
-        ("try-recv", 10, 60),
-        ("into-inner", 10, 60),
-        ("into-inner", 100, 10),
-        ("close", 10, 60),
-        ("close", 100, 10),
-        ("select-lose", 10, 60),
+        ("try-recv", Value::RacedIn),
+        ("into-inner", Value::RacedIn),
+        ("into-inner", Value::NotYet),
+        ("close", Value::RacedIn),
+        ("close", Value::NotYet),
+        ("select-lose", Value::RacedIn),
     ];
-    for (how, f_ms, later_ms) in cases {
-        after_wait(&mut g, how, f_ms, later_ms).await;
+    for (how, value) in cases {
+        after_wait(&mut g, how, value).await;
     }
     let baseline = g.live_bytes().await;
-    for (how, f_ms, later_ms) in cases {
-        after_wait(&mut g, how, f_ms, later_ms).await;
+    for (how, value) in cases {
+        after_wait(&mut g, how, value).await;
     }
     assert_eq!(g.live_bytes().await, baseline);
 }
@@ -306,19 +360,16 @@ async fn dropping_the_channel_receiver_closes_the_component_reader() {
     let via = g.func::<(FutureReader<u32>, String), (String,)>("recv-via-channel");
     let (log, dropped) = g
         .run(async |a| {
-            let (f, probe) = future_never::<u32>(a);
+            // Never released: only the guest dropping its reader ends the wait.
+            let (f, gate) = gated_future(a, 0u32);
             let (log,) = via.call_concurrent(a, (f, "drop".into())).await.unwrap();
-            // The bridge task runs on after the export returned.
-            for _ in 0..100 {
-                if probe.dropped() {
-                    break;
-                }
-                sleep_ms(1).await;
-            }
-            (log, probe.dropped())
+            // The bridge task runs on after the export returned; it must close the
+            // component reader (a hang here is the failure).
+            gate.dropped().await;
+            (log, gate.seen())
         })
         .await;
     assert_eq!(log, "dropped");
-    assert!(dropped, "the component reader is still open");
+    assert!(!dropped.handed, "{dropped:?}");
     g.assert_nothing_open().await;
 }

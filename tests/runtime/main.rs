@@ -7,6 +7,7 @@ mod duplex;
 mod examples;
 mod future_receiver;
 mod future_sender;
+mod gated;
 mod http;
 mod http_body;
 mod http_proxy;

@@ -3,14 +3,11 @@
 //! ends (with `park_on_drop` guards), also when it is cancelled. Each value arrives exactly
 //! once, and no call's task is left behind: the store settles.
 
-use std::time::Duration;
-
-use wit_futures_harness::peer::{
-    Delivered, Delivery, Intake, future, future_after, read_stream, stream_tracked,
-};
 use wit_futures_harness::wasmtime;
 use wit_futures_harness::wasmtime::component::{ComponentType, Lift};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
+
+use crate::gated::{gated_future, gated_intake, gated_stream};
 
 /// The canceller's `outcome` record.
 #[derive(ComponentType, Lift, Debug)]
@@ -27,10 +24,15 @@ fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v
 }
 
-/// The host calls `session-step` eight times with 5 ms deadlines while it delivers a future
-/// and a slow stream, and reads the output slowly: reads and writes are in flight when calls
-/// end. Every value the host delivered comes out of the output or `session-close` exactly
-/// once, and every call's task finished.
+/// The host calls `session-step` eight times while it delivers a future and a stream and
+/// reads the output: every call ends with the stream's read in flight, and every other one
+/// with a write in flight too. Every value the host delivered comes out of the output or
+/// `session-close` exactly once, and every call's task finished.
+///
+/// Each call's deadline fires only once the host has seen the guest copy what it was given
+/// and wait again (its read waiting for the next item, and on odd calls its write waiting
+/// for the host to take it): the calls end in the state the test is about by construction,
+/// not by timing.
 #[tokio::test]
 async fn session_adapters_kept_across_calls_lose_nothing_and_settle() {
     let mut g = Guest::new("guest-cancellee").await;
@@ -39,41 +41,61 @@ async fn session_adapters_kept_across_calls_lose_nothing_and_settle() {
     );
     let step = g.func::<(FutureReader<u32>,), (Vec<u32>,)>("harness:tests/target#session-step");
     let close = g.func::<(), (Vec<u32>,)>("harness:tests/target#session-close");
-    let report = g.func::<(), (Vec<String>,)>("harness:tests/target#report");
-    let delivered = Delivered::default();
-    let (copied, out, held) = g
+    // Items the host delivers during each call; the future's value goes in call 2.
+    let batches = [1, 5, 2, 3, 1, 5, 2, 3];
+    const VALUE_IN: usize = 2;
+    let (copied, out, held, delivered) = g
         .run(async |a| {
-            // Its value is recorded as delivered when the host hands it to a guest read (the
-            // producer completes only inside one).
-            let f = {
-                let delivered = delivered.clone();
-                future(a, async move {
-                    tokio::time::sleep(Duration::from_millis(7)).await;
-                    delivered.lock().unwrap().push(7);
-                    7
-                })
-            };
-            let items = Delivery::chunks(&[1, 5, 2]).delay(Duration::from_millis(1));
-            let (s, _) = stream_tracked(a, 100..400u32, items, delivered.clone());
+            let (f, value) = gated_future(a, 7u32);
+            let (s, input) = gated_stream(a, 2);
             let (output,) = open.call_concurrent(a, (f, s)).await.unwrap();
-            let intake = Intake {
-                per_write: 3,
-                delay: Duration::from_millis(2),
-                ..Intake::default()
-            };
-            let reading = read_stream(a, output, intake);
-            let steps = async {
-                let mut copied = Vec::new();
-                for _ in 0..8 {
-                    let deadline = future_after(a, Duration::from_millis(5), 0);
-                    let (got,) = step.call_concurrent(a, (deadline,)).await.unwrap();
-                    copied.extend(got);
-                }
-                let (held,) = close.call_concurrent(a, ()).await.unwrap();
-                (copied, held)
-            };
-            let ((copied, held), out) = futures::join!(steps, reading);
-            (copied, out, held)
+            let out = gated_intake(a, output);
+            let mut delivered = Vec::new();
+            let mut next = 100u32;
+            let mut copied = Vec::new();
+            for (i, n) in batches.into_iter().enumerate() {
+                let (deadline, deadline_gate) = gated_future(a, 0);
+                let call = step.call_concurrent(a, (deadline,));
+                let host = async {
+                    let items: Vec<u32> = (next..next + n).collect();
+                    next += n;
+                    delivered.extend(&items);
+                    if i == VALUE_IN {
+                        delivered.push(7);
+                    }
+                    if i % 2 == 0 {
+                        // Even calls: the host takes every value as soon as it is written,
+                        // so no write is left in flight.
+                        out.allow(delivered.len() - out.seen().taken);
+                    }
+                    input.push(items);
+                    if i == VALUE_IN {
+                        value.read_started(1).await;
+                        value.release();
+                        value.handed().await;
+                    }
+                    // The guest took every item and reads again.
+                    input.waiting_after(next as usize - 100).await;
+                    if i % 2 == 0 {
+                        out.until("write everything it was given", |s| {
+                            s.taken == delivered.len()
+                        })
+                        .await;
+                    } else {
+                        // Odd calls: the guest's write waits for the host, which takes
+                        // nothing.
+                        out.until("write what it was given", |s| s.offered > 0)
+                            .await;
+                    }
+                    deadline_gate.release();
+                };
+                let (result, ()) = futures::join!(call, host);
+                copied.extend(result.unwrap().0);
+            }
+            let (held,) = close.call_concurrent(a, ()).await.unwrap();
+            // The session hung up on the output.
+            out.until("drop the output", |s| s.dropped).await;
+            (copied, out.received(), held, delivered)
         })
         .await;
     // Every call's task finished: nothing was left in flight past a call.
@@ -81,22 +103,30 @@ async fn session_adapters_kept_across_calls_lose_nothing_and_settle() {
     let (lines,) = g
         .call::<(), (Vec<String>,)>("harness:tests/target#report", ())
         .await;
-    let _ = report;
-    // Everything the host handed over, the future's value included if it was.
-    let expected = delivered.lock().unwrap().clone();
     let mut accounted = out.clone();
     accounted.extend(&held);
-    assert_eq!(sorted(accounted), sorted(expected), "copied {copied:?}");
-    assert!(out.len() > 10, "too little got through: {out:?}");
-    // The test reached the state it is about: calls ended with operations in flight.
-    let in_flight = lines
-        .iter()
-        .filter(|l| l.contains("reading: true") || l.contains("writing"))
-        .count();
-    assert!(
-        in_flight > 0,
-        "no call ended with a read or write in flight: {lines:?}"
+    assert_eq!(
+        sorted(accounted),
+        sorted(delivered.clone()),
+        "copied {copied:?}, out {out:?}, held {held:?}"
     );
+    assert_eq!(
+        sorted(copied.clone()),
+        sorted(delivered),
+        "copied {copied:?}"
+    );
+    // The last call left its write in flight: those values came back from session-close.
+    assert!(!held.is_empty(), "held {held:?}");
+    // The calls ended in the state the test is about: operations in flight.
+    let steps: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("step ended"))
+        .collect();
+    assert_eq!(steps.len(), batches.len(), "{lines:?}");
+    for (i, line) in steps.iter().enumerate() {
+        assert!(line.contains("reading: true"), "call {i}: {line}");
+        assert_eq!(line.contains("writing"), i % 2 == 1, "call {i}: {line}");
+    }
 }
 
 /// A composed caller runs the session across calls it cancels mid-flight or ends with

@@ -6,6 +6,8 @@ use std::time::Duration;
 use wit_futures_harness::peer::{Delivery, future_after, future_ready, stream};
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
 
+use crate::gated::{gated_future, gated_stream};
+
 const GUEST: &str = "guest-streams";
 
 async fn read_all(g: &mut Guest, items: Vec<u32>, delivery: Delivery, how: &str) -> Vec<u32> {
@@ -159,6 +161,9 @@ async fn select_between_next_and_a_future_loses_no_item() {
 /// `into_inner` with a read in flight, at different moments: the items that raced in come
 /// back; nothing is lost or duplicated between the adapter and the raw reader handed back.
 /// Once the writer is gone, no reader comes back (reading it again would trap).
+///
+/// The host hands items over and resolves `later` only after it has seen the guest's read
+/// in flight (no timers): what `into_inner` finds is decided by the test, not by a race.
 #[tokio::test]
 async fn into_inner_returns_every_unread_item_and_a_working_reader() {
     let mut g = Guest::new(GUEST).await;
@@ -167,56 +172,95 @@ async fn into_inner_returns_every_unread_item_and_a_working_reader() {
         ((Vec<u32>, Vec<u32>, Vec<u32>, bool),),
     >("into-inner");
     let items: Vec<u32> = (0..40).collect();
-    // (k, delivery, later ms, what into_inner must find): the next read is in flight when
-    // `later` fires and...
+    // The guest takes `k` items, starts another read (unless items are buffered), waits
+    // for `later`, then calls `into_inner`.
+    #[derive(Clone, Copy, Debug)]
+    enum Case {
+        /// The items come in reads of `chunk` and the stream stays open, all there at once:
+        /// the next read completed at once, its items are among the unread ones.
+        AllAtOnce { k: u32, chunk: usize },
+        /// The next read waits until the host has seen it, then gets `n` items before
+        /// `later` resolves: they are the unread ones.
+        CompletesWhileWaiting { k: u32, n: usize },
+        /// The next read still waits when `later` resolves: `into_inner` cancels it,
+        /// nothing is unread, everything else is read raw.
+        StillWaiting { k: u32 },
+        /// Everything in one read, then the writer is gone: no reader comes back.
+        WriterGone,
+    }
     let cases = [
-        // ...completed at once: its items are among the unread ones.
-        (6, Delivery::chunks(&[3]), 0, "unread"),
-        // ...completed while waiting: the same.
-        (
-            2,
-            Delivery::chunks(&[2]).delay(Duration::from_millis(10)),
-            60,
-            "unread",
-        ),
-        // ...still waiting: cancelled, nothing unread, everything else read raw.
-        (
-            3,
-            Delivery::chunks(&[4]).delay(Duration::from_millis(200)),
-            5,
-            "nothing unread",
-        ),
-        (
-            0,
-            Delivery::chunks(&[7]).delay(Duration::from_millis(5)),
-            50,
-            "unread",
-        ),
-        // ...reported the writer gone: no reader comes back.
-        (40, Delivery::chunks(&[40]), 0, "writer gone"),
+        Case::AllAtOnce { k: 6, chunk: 3 },
+        Case::CompletesWhileWaiting { k: 2, n: 2 },
+        Case::StillWaiting { k: 3 },
+        Case::CompletesWhileWaiting { k: 0, n: 4 },
+        Case::WriterGone,
     ];
-    for (k, delivery, later_ms, expect) in cases {
+    for case in cases {
         let ((taken, unread, rest, reader_back),) = g
-            .run(async |a| {
-                let (s, _) = stream(a, items.clone(), delivery.clone());
-                let later = if later_ms == 0 {
-                    future_ready(a, 0)
-                } else {
-                    future_after(a, Duration::from_millis(later_ms), 0)
-                };
-                into_inner.call_concurrent(a, (s, k, later)).await.unwrap()
+            .run(async |a| match case {
+                Case::AllAtOnce { k, chunk } => {
+                    let (s, _) = stream(a, items.clone(), Delivery::chunks(&[chunk]));
+                    let later = future_ready(a, 0);
+                    into_inner.call_concurrent(a, (s, k, later)).await.unwrap()
+                }
+                Case::WriterGone => {
+                    let (s, _) = stream(a, items.clone(), Delivery::chunks(&[40]));
+                    let later = future_ready(a, 0);
+                    into_inner.call_concurrent(a, (s, 40, later)).await.unwrap()
+                }
+                Case::CompletesWhileWaiting { k, .. } | Case::StillWaiting { k } => {
+                    let (s, input) = gated_stream(a, 0);
+                    let (later, later_gate) = gated_future(a, 0);
+                    let call = into_inner.call_concurrent(a, (s, k, later));
+                    let host = async {
+                        let k = k as usize;
+                        input.push(items[..k].iter().copied());
+                        // The guest took its `k` items and its next read waits.
+                        input.waiting_after(k).await;
+                        match case {
+                            Case::CompletesWhileWaiting { n, .. } => {
+                                input.push(items[k..k + n].iter().copied());
+                                input
+                                    .until("take the items of its read in flight", |s| {
+                                        s.delivered == k + n
+                                    })
+                                    .await;
+                                later_gate.release();
+                            }
+                            _ => {
+                                later_gate.release();
+                                input
+                                    .until("cancel its read in flight", |s| s.cancels == 1)
+                                    .await;
+                            }
+                        }
+                        // The rest, for the raw reader (or the read `into_inner` left).
+                        input.push(items[input.seen().delivered..].iter().copied());
+                        input.end();
+                    };
+                    futures::join!(call, host).0.unwrap()
+                }
             })
             .await;
-        let ctx = format!("k={k} later={later_ms}: {taken:?} | {unread:?} | {rest:?}");
+        let ctx = format!("{case:?}: {taken:?} | {unread:?} | {rest:?}");
         let all: Vec<u32> = [taken.clone(), unread.clone(), rest.clone()].concat();
         assert_eq!(all, items, "{ctx}");
-        match expect {
-            "unread" => assert!(
+        match case {
+            Case::AllAtOnce { .. } => assert!(
                 reader_back && !unread.is_empty() && !rest.is_empty(),
                 "{ctx}"
             ),
-            "nothing unread" => assert!(reader_back && unread.is_empty(), "{ctx}"),
-            _ => assert!(!reader_back && unread.is_empty(), "{ctx}"),
+            Case::CompletesWhileWaiting { k, n } => {
+                assert!(reader_back, "{ctx}");
+                assert_eq!(taken, items[..k as usize], "{ctx}");
+                assert_eq!(unread, items[k as usize..k as usize + n], "{ctx}");
+            }
+            Case::StillWaiting { k } => {
+                assert!(reader_back, "{ctx}");
+                assert_eq!(taken, items[..k as usize], "{ctx}");
+                assert!(unread.is_empty(), "{ctx}");
+            }
+            Case::WriterGone => assert!(!reader_back && unread.is_empty(), "{ctx}"),
         }
         g.assert_nothing_open().await;
     }

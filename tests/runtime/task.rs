@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
+use wit_futures::stream::DEFAULT_SINK_CAPACITY;
 use wit_futures_harness::peer::{
     Delivered, Delivery, Intake, future_after, future_never, read_future, read_stream, stream,
     stream_tracked,
 };
 use wit_futures_harness::{FutureReader, Guest, StreamReader};
+
+use crate::gated::{gated_future, gated_intake, gated_stream};
 
 const GUEST: &str = "guest-tasks";
 
@@ -55,14 +58,28 @@ async fn cancelling_a_token_stops_nested_work_and_keeps_what_raced_in() {
         );
     let (lines, never, stalled) = g
         .run(async |a| {
-            let (never, never_probe) = future_never::<u32>(a);
-            let fs = vec![future_after(a, Duration::from_millis(1), 1), never];
+            let (f0, f0_gate) = gated_future(a, 1);
+            // Never released.
+            let (never, never_gate) = gated_future(a, 0);
             // 5 items, then the stream stays open with nothing more: still being read when
             // the token is cancelled.
-            let (s, stream_probe) = stream(a, 0..100u32, Delivery::chunks(&[2]).stall_after(5));
-            let later = future_after(a, Duration::from_millis(40), 0);
-            let (lines,) = cancel.call_concurrent(a, (fs, s, later)).await.unwrap();
-            (lines, never_probe, stream_probe)
+            let (s, input) = gated_stream(a, 2);
+            let (later, later_gate) = gated_future(a, 0);
+            let call = cancel.call_concurrent(a, (vec![f0, never], s, later));
+            // The token is cancelled only after the host has seen the first task take its
+            // value and the stream task take the 5 items and read again (no timers).
+            let host = async {
+                f0_gate.read_started(1).await;
+                f0_gate.release();
+                // The task's receiver took the value and let go of its reader.
+                f0_gate.dropped().await;
+                input.push(0..5u32);
+                input.waiting_after(5).await;
+                never_gate.read_started(1).await;
+                later_gate.release();
+            };
+            let (result, ()) = futures::join!(call, host);
+            (result.unwrap().0, never_gate, input)
         })
         .await;
     assert_eq!(
@@ -75,7 +92,7 @@ async fn cancelling_a_token_stops_nested_work_and_keeps_what_raced_in() {
     );
     g.settle().await;
     assert!(
-        never.dropped() && stalled.dropped(),
+        never.seen().dropped && stalled.seen().dropped,
         "the cancelled reads left their ends open"
     );
     g.assert_nothing_open().await;
@@ -330,7 +347,8 @@ async fn serve_accounts_for_every_item_when_the_output_reader_leaves() {
 }
 
 /// The output's reader leaves a write in flight untaken until the sink's buffer is full
-/// behind it, then leaves: the result that `poll_ready` let through is refused
+/// behind it (the host counts the items the guest read; no "no growth for a while" wait),
+/// then leaves: the result that `poll_ready` let through is refused
 /// by `start_send` and still counted, so `written` stays 0 (it underflowed before the fix).
 #[tokio::test]
 async fn serve_counts_the_refused_result_when_a_full_output_loses_its_reader() {
@@ -341,34 +359,34 @@ async fn serve_counts_the_refused_result_when_a_full_output_loses_its_reader() {
             "serve",
         );
     for in_order in [true, false] {
-        let delivered = Delivered::default();
-        let report = g
+        let (report, delivered) = g
             .run(async |a| {
-                let (input, _) =
-                    stream_tracked(a, 0..10_000u32, Delivery::default(), delivered.clone());
-                let ((mut output, report),) = serve
+                // One item per read: the guest holds no input items beyond its handlers'.
+                let (input, feed) = gated_stream(a, 1);
+                feed.push(0..10_000u32);
+                let ((output, report),) = serve
                     .call_concurrent(a, (input, LIMIT, in_order, 0))
                     .await
                     .unwrap();
-                // The guest reads input only while results have room: once the count of
-                // items it read stops growing, the sink's buffer is full behind a write in
-                // flight and the next result waits for room.
-                let mut seen = 0;
-                loop {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    let now = delivered.lock().unwrap().len();
-                    if now == seen {
-                        break;
-                    }
-                    seen = now;
-                }
-                a.with(|mut s| output.close(&mut s)).unwrap();
-                read_future(a, report).await
+                // The host takes nothing: the guest's first write waits, untaken.
+                let out = gated_intake(a, output);
+                out.until("write to the output", |s| s.offered > 0).await;
+                // The guest reads input only while results have room. Each item it read
+                // is in the write in flight, in the sink's buffer or with one of the LIMIT
+                // handlers, so once it read this many, the buffer is full behind the write
+                // and the next result waits for room (the guest reads no more).
+                feed.until("fill the output's buffer", |s| {
+                    s.delivered >= out.seen().offered + DEFAULT_SINK_CAPACITY + LIMIT as usize
+                })
+                .await;
+                out.hang_up();
+                let report = read_future(a, report).await;
+                (report, feed.seen().delivered as u32)
             })
             .await;
         g.assert_nothing_open().await;
         let run = ServeRun {
-            delivered: delivered.lock().unwrap().clone(),
+            delivered: (0..delivered).collect(),
             out: Vec::new(),
             report,
         };
@@ -381,7 +399,7 @@ async fn serve_counts_the_refused_result_when_a_full_output_loses_its_reader() {
         );
         assert_eq!(run.count("written"), 0, "{ctx}");
         // The buffer (DEFAULT_SINK_CAPACITY) was full behind the write in flight.
-        assert!(unsent.len() > 4096, "{ctx}");
+        assert!(unsent.len() > DEFAULT_SINK_CAPACITY, "{ctx}");
         assert_eq!(received, unsent.len() + run.list("aborted").len(), "{ctx}");
         let mut accounted: Vec<u32> = unsent.iter().map(|v| v / 2).collect();
         accounted.extend(run.list("aborted"));
