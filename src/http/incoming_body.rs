@@ -153,8 +153,11 @@ impl<T: 'static, E: 'static, C> IncomingBody<T, E, C> {
     pub fn with_size_hint(mut self, size_hint: SizeHint) -> Self {
         self.size_hint = size_hint;
         if let (Some(contents), Some(upper)) = (&mut self.contents, size_hint.upper()) {
-            // At least 1 KiB, so that a wrong hint costs little.
-            contents.set_next_read(usize::try_from(upper).unwrap_or(usize::MAX).max(1024));
+            let upper = usize::try_from(upper).unwrap_or(usize::MAX);
+            // An exact size is read exactly (the buffer becomes the frame's `Bytes` without
+            // another allocation); a bound, at least 1 KiB, so that a loose one costs little.
+            let exact = size_hint.exact().is_some();
+            contents.set_next_read(if exact { upper } else { upper.max(1024) });
         }
         self
     }
@@ -223,9 +226,13 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, E>>> {
         let this = self.get_mut();
-        // `Canceled` only follows `Receiver::close`, which this body never calls.
-        this.end.poll_arrival(cx, || Ok(None));
-        if let Some(data) = ready!(this.poll_contents(cx)) {
+        let contents = this.poll_contents(cx);
+        if contents.is_pending() {
+            // While the contents wait, so does the end's read (see `End`). `Canceled` only
+            // follows `Receiver::close`, which this body never calls.
+            this.end.poll_arrival(cx, || Ok(None));
+        }
+        if let Some(data) = ready!(contents) {
             let len = data.len() as u64;
             let upper = this
                 .size_hint

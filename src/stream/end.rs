@@ -5,8 +5,10 @@
 //! A writer may write the end future before it closes the stream (wasip3's `http_compat`
 //! does on a body error), and that write waits until it is read: a reader that waited for
 //! the stream to end before reading the future would wait forever, and so would the
-//! writer. So the end's read stays in flight beside the stream's reads, and its value is
-//! kept once it arrives.
+//! writer. So the end's read is in flight whenever a read of the stream waits, and its value
+//! is kept once it arrives. It is not started while the stream's reads complete at once: a
+//! host resolves the end only after the stream (wasmtime-wasi-http does), so reading it
+//! then would add a wait to every short body for nothing.
 
 use core::future::Future;
 use core::pin::Pin;

@@ -84,12 +84,17 @@ impl<T: Send + 'static, E: 'static> Stream for TryItemStream<T, E> {
         if this.end.is_handed() {
             return Poll::Ready(None);
         }
-        // `Canceled` only follows `Receiver::close`, which this stream never calls.
-        this.end.poll_arrival(cx, || Ok(()));
-        if !this.items.is_terminated()
-            && let Some(item) = core::task::ready!(Pin::new(&mut this.items).poll_next(cx))
-        {
-            return Poll::Ready(Some(Ok(item)));
+        if !this.items.is_terminated() {
+            match Pin::new(&mut this.items).poll_next(cx) {
+                Poll::Ready(Some(item)) => return Poll::Ready(Some(Ok(item))),
+                Poll::Ready(None) => {}
+                Poll::Pending => {
+                    // While the items wait, so does the end's read (see `End`). `Canceled`
+                    // only follows `Receiver::close`, which this stream never calls.
+                    this.end.poll_arrival(cx, || Ok(()));
+                    return Poll::Pending;
+                }
+            }
         }
         // Once handed out, the end is gone: so is this stream.
         let end = core::task::ready!(this.end.poll_take(cx, || Ok(())));

@@ -24,7 +24,8 @@ pub fn to_header_map(fields: Fields) -> Result<HeaderMap, ErrorCode> {
     for (name, value) in entries {
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|e| super::internal(format_args!("header name {name:?}: {e}")))?;
-        let value = HeaderValue::from_bytes(&value)
+        // From the `Vec` itself: no copy.
+        let value = HeaderValue::try_from(value)
             .map_err(|e| super::internal(format_args!("value of header {name}: {e}")))?;
         map.append(header, value);
     }
