@@ -26,7 +26,8 @@ pub const DEFAULT_BODY_CAPACITY: usize = 64 * 1024;
 /// body and `Err(e)` is the body's error. After that it is finished:
 /// [`is_end_stream`](Body::is_end_stream) is true and every poll returns `Ready(None)`.
 ///
-/// The future is read while the contents are, so a writer that writes it before closing
+/// The future is read whenever a read of the contents waits (not before data at hand: a
+/// host resolves it after the contents), so a writer that writes it before closing
 /// the stream (wasip3's `http_compat` does on a body error) is never left waiting; its
 /// value is kept and handed out after the contents, as always.
 ///

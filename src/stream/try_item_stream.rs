@@ -16,9 +16,10 @@ use crate::future::Receiver;
 /// Yields `Ok(item)` for every item; when the stream ends, waits for the end future and
 /// yields `Err(e)` if it reports an error, then ends. [`FusedStream`], `Unpin`, `Send`.
 ///
-/// The end future is read while the items are, so a writer that writes it before closing
-/// the stream (wasip3's `http_compat` does on an error) is never left waiting; its value is
-/// kept and handed out after the items, as always.
+/// The end future is read whenever a read of the items waits (not before items at hand),
+/// so a writer that writes it before closing the stream (wasip3's `http_compat` does on an
+/// error) is never left waiting; its value is kept and handed out after the items, as
+/// always.
 ///
 /// # Cancel safety
 ///
