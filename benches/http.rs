@@ -1,7 +1,9 @@
 //! `cargo bench --bench http`: the wasi:http echo handler of `benches/http-guest` written
 //! three ways (wit-futures' bridge, a hand-written raw loop, wasip3's http-compat), served by
 //! the same wasmtime-wasi-http + hyper host on 127.0.0.1 and driven by the same hyper
-//! client, alternating, in one run: a 64 MiB echo and 1,000 small requests; then the same
+//! client, alternating, in one run: a 64 MiB echo and 1,000 small requests (these also
+//! through the raw loop after reading the request head, `raw-head`, which tells what
+//! reading the head from the host costs from what the bridge adds); then the same
 //! component as a proxy (`/proxy-<mode>/...`) in front of a plain hyper upstream on
 //! loopback, reached through wasmtime-wasi-http's own sender: 64 MiB echoed through the
 //! proxy (up to the upstream and back) and 300 small proxied requests.
@@ -20,6 +22,8 @@ const SMALL: usize = 1_000;
 const SMALL_BYTES: u64 = 100;
 const ROUNDS: usize = 7;
 const MODES: [&str; 3] = ["raw", "adapter", "compat"];
+/// The raw loop after reading the request head (method, URI, headers) from the host.
+const RAW_HEAD: &str = "raw-head";
 const PROXIED_SMALL: usize = 300;
 
 #[tokio::main(flavor = "current_thread")]
@@ -32,7 +36,7 @@ async fn main() {
     )
     .await;
     let mut big = Rounds::<3>::new();
-    let mut small = Rounds::<3>::new();
+    let mut small = Rounds::<4>::new();
     for round in 0..=ROUNDS {
         for (m, mode) in MODES.iter().enumerate() {
             let t = echo_big(&server, mode).await;
@@ -42,6 +46,11 @@ async fn main() {
                 big.push(m, t.as_secs_f64());
                 small.push(m, s.as_secs_f64());
             }
+        }
+        // The raw loop after reading the request head, as the bridge does: small only.
+        let s = echo_small(&server, RAW_HEAD).await;
+        if round > 0 {
+            small.push(MODES.len(), s.as_secs_f64());
         }
     }
     let big_medians = big.medians();
@@ -60,14 +69,24 @@ async fn main() {
     println!(
         "http_body {SMALL} small requests ({SMALL_BYTES}-byte echo, one connection), median of {ROUNDS}:"
     );
-    for (m, mode) in MODES.iter().enumerate() {
+    for (m, mode) in MODES.iter().chain([&RAW_HEAD]).enumerate() {
         let per = small_medians[m] * 1e6 / SMALL as f64;
-        println!("  {mode:>7}: {per:>6.0} µs per request");
+        println!("  {mode:>8}: {per:>6.0} µs per request");
     }
     ratio::print("http_body adapter/raw", &big.ratios(1, 0), "");
     ratio::print("http_body compat/adapter", &big.ratios(2, 1), "");
     ratio::print("http_body small adapter/raw", &small.ratios(1, 0), "");
     ratio::print("http_body small compat/adapter", &small.ratios(2, 1), "");
+    ratio::print(
+        "http_body small adapter/raw-head",
+        &small.ratios(1, 3),
+        "(raw after reading the request's method, URI and headers, as the bridge does)",
+    );
+    ratio::print(
+        "http_body small raw-head/raw",
+        &small.ratios(3, 0),
+        "(what reading the request head costs)",
+    );
 
     let mut big = Rounds::<3>::new();
     let mut small = Rounds::<3>::new();

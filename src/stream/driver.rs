@@ -5,22 +5,21 @@
 //! wit-bindgen's `StreamRead<'a>` / `StreamWrite<'a>` borrow their end, so an operation
 //! cannot be stored next to the end without unsafe code. Instead each operation is one
 //! boxed future that owns the end and gives it back with the result (one allocation per
-//! batch, never per item). Cancelling sets a flag that the operation checks on every poll
-//! and then polls it once: wit-bindgen's cancel is synchronous, so that poll finishes it.
+//! batch, never per item). Cancelling polls the operation once with a thread-local flag
+//! set, which the operation checks on every poll: wit-bindgen's cancel is synchronous, so
+//! that poll finishes it. (The flag is thread-local rather than shared with each operation
+//! so that a driver costs no allocation of its own: a short stream is one boxed read.)
 
+use core::cell::Cell;
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
-use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, Waker};
-use std::sync::Arc;
 
 /// An operation on an end: resolves to the end and the operation's result.
 type Op<End, Out> = Pin<Box<dyn Future<Output = (End, Out)> + Send>>;
 
 pub(crate) struct Driver<End, Out> {
     state: State<End, Out>,
-    /// Set only while [`Driver::cancel`] polls the operation in flight.
-    cancel: Arc<AtomicBool>,
 }
 
 enum State<End, Out> {
@@ -32,19 +31,50 @@ enum State<End, Out> {
     Moving,
 }
 
-/// The flag an operation checks to stop early; see [`Driver::start`].
-pub(crate) type Cancel = Arc<AtomicBool>;
+std::thread_local! {
+    /// Set only while [`Driver::cancel`] polls the operation in flight. Nothing else runs
+    /// meanwhile: an operation's poll is a wit-bindgen read or write, which polls no other
+    /// driver's operation, so the flag is seen by the operation being cancelled alone.
+    static CANCELLING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// What an operation checks to stop early; see [`Driver::start`].
+#[derive(Clone, Copy)]
+pub(crate) struct Cancel(());
+
+impl Cancel {
+    /// True while the operation is being cancelled: it must finish in this poll.
+    pub(crate) fn is_set(self) -> bool {
+        CANCELLING.with(Cell::get)
+    }
+}
+
+/// Sets [`CANCELLING`] for its lifetime (cleared on unwinding too).
+struct Cancelling;
+
+impl Cancelling {
+    fn set() -> Self {
+        CANCELLING.with(|c| c.set(true));
+        Cancelling
+    }
+}
+
+impl Drop for Cancelling {
+    fn drop(&mut self) {
+        CANCELLING.with(|c| c.set(false));
+    }
+}
 
 /// Polls `op` until it finishes, or, once `cancel` is set, cancels it with `stop` (which
 /// must finish it at once, as wit-bindgen's cancels do).
 pub(crate) async fn cancellable<F: Future>(
     op: F,
-    cancel: &Cancel,
+    cancel: Cancel,
     stop: impl Fn(Pin<&mut F>) -> F::Output,
 ) -> F::Output {
     let mut op = pin!(op);
     poll_fn(|cx| {
-        if cancel.load(Ordering::Acquire) {
+        if cancel.is_set() {
             return Poll::Ready(stop(op.as_mut()));
         }
         op.as_mut().poll(cx)
@@ -56,7 +86,6 @@ impl<End: Send + 'static, Out: Send + 'static> Driver<End, Out> {
     pub(crate) fn new(end: End) -> Self {
         Self {
             state: State::Idle(end),
-            cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -75,7 +104,7 @@ impl<End: Send + 'static, Out: Send + 'static> Driver<End, Out> {
         let State::Idle(end) = core::mem::replace(&mut self.state, State::Moving) else {
             unreachable!("an operation started while another is in flight")
         };
-        self.state = State::Busy(Box::pin(op(end, self.cancel.clone())));
+        self.state = State::Busy(Box::pin(op(end, Cancel(()))));
     }
 
     /// Polls the operation in flight: `Ready` with its result once it finished (the driver
@@ -95,10 +124,11 @@ impl<End: Send + 'static, Out: Send + 'static> Driver<End, Out> {
         if !self.in_flight() {
             return None;
         }
-        self.cancel.store(true, Ordering::Release);
-        let out = self.poll(&mut Context::from_waker(Waker::noop()));
-        // The flag belongs to this one cancellation, never to the next operation.
-        self.cancel.store(false, Ordering::Release);
+        let out = {
+            // The flag belongs to this one poll, never to the next operation.
+            let _cancelling = Cancelling::set();
+            self.poll(&mut Context::from_waker(Waker::noop()))
+        };
         match out {
             Poll::Ready(out) => Some(out),
             Poll::Pending => unreachable!("a cancelled operation finishes at once"),

@@ -79,6 +79,6 @@ async fn read<T: Send + 'static>(
     buf: Vec<T>,
     cancel: Cancel,
 ) -> (StreamReader<T>, ReadResult<T>) {
-    let result = cancellable(reader.read(buf), &cancel, |read| read.cancel()).await;
+    let result = cancellable(reader.read(buf), cancel, |read| read.cancel()).await;
     (reader, result)
 }

@@ -94,12 +94,9 @@ async fn write_all<T: Send + 'static>(
     cancel: Cancel,
 ) -> (StreamWriter<T>, Written<T>) {
     let (mut status, mut buf) =
-        cancellable(writer.write(batch), &cancel, |write| write.cancel()).await;
-    while buf.remaining() > 0
-        && status != StreamResult::Dropped
-        && !cancel.load(core::sync::atomic::Ordering::Acquire)
-    {
-        (status, buf) = cancellable(writer.write_buf(buf), &cancel, |write| write.cancel()).await;
+        cancellable(writer.write(batch), cancel, |write| write.cancel()).await;
+    while buf.remaining() > 0 && status != StreamResult::Dropped && !cancel.is_set() {
+        (status, buf) = cancellable(writer.write_buf(buf), cancel, |write| write.cancel()).await;
     }
     let written = Written {
         reader_gone: status == StreamResult::Dropped,

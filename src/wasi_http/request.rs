@@ -127,14 +127,24 @@ where
         .get::<RequestOptions>()
         .map(RequestOptions::clone);
     let (wasi, transmission) = Request::new(to_fields(&headers)?, Some(contents), end, options);
-    wasi.set_method(&from_method(&parts.method))
-        .map_err(|()| ErrorCode::HttpRequestMethodInvalid)?;
-    wasi.set_scheme(parts.uri.scheme().map(from_scheme).as_ref())
-        .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
-    wasi.set_authority(authority.as_deref())
-        .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
-    wasi.set_path_with_query(parts.uri.path_and_query().map(PathAndQuery::as_str))
-        .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
+    // A new wasi:http request is a GET with no scheme, authority or path: only what
+    // differs is set (each set is a call into the host).
+    if parts.method != http::Method::GET {
+        wasi.set_method(&from_method(&parts.method))
+            .map_err(|()| ErrorCode::HttpRequestMethodInvalid)?;
+    }
+    if let Some(scheme) = parts.uri.scheme() {
+        wasi.set_scheme(Some(&from_scheme(scheme)))
+            .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
+    }
+    if authority.is_some() {
+        wasi.set_authority(authority.as_deref())
+            .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
+    }
+    if let Some(path) = parts.uri.path_and_query() {
+        wasi.set_path_with_query(Some(path.as_str()))
+            .map_err(|()| ErrorCode::HttpRequestUriInvalid)?;
+    }
     let sent = crate::task::spawn(sending(
         body,
         message::announced_trailers(&headers),

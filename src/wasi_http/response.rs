@@ -167,8 +167,11 @@ where
         (Some(writer), Some(reader))
     };
     let (wasi, transmission) = Response::new(to_fields(&headers)?, contents, end);
-    wasi.set_status_code(parts.status.as_u16())
-        .map_err(|()| super::internal(format_args!("status {} refused", parts.status)))?;
+    // A new wasi:http response is a 200: a call into the host only for another status.
+    if parts.status != http::StatusCode::OK {
+        wasi.set_status_code(parts.status.as_u16())
+            .map_err(|()| super::internal(format_args!("status {} refused", parts.status)))?;
+    }
     Ok((
         wasi,
         sending(

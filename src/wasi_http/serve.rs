@@ -213,15 +213,15 @@ where
     B: 'static,
     R: AsyncFnOnce(Outcome<H, B>) + 'static,
 {
-    crate::task::spawn(async move {
+    // Detached: no one waits for it (wit-bindgen's handle, dropped, detaches the task).
+    drop(wit_bindgen::spawn_local(async move {
         report(Outcome {
             request,
             handler_error,
             response: Err(code),
         })
         .await;
-    })
-    .detach();
+    }));
 }
 
 /// Sends the response body, then reports the outcome, on one spawned task.
@@ -237,7 +237,9 @@ fn spawn_report<X, B, H, R>(
     H: 'static,
     R: AsyncFnOnce(Outcome<H, B>) + 'static,
 {
-    crate::task::spawn(async move {
+    // Detached: no one waits for it, so wit-bindgen's spawn is enough (its handle,
+    // dropped, detaches the task), without the join state of `crate::task::spawn`.
+    drop(wit_bindgen::spawn_local(async move {
         let sent = sending.await;
         let response = Transmitted {
             body: sent.body.map_err(convert),
@@ -250,8 +252,7 @@ fn spawn_report<X, B, H, R>(
             response: Ok(response),
         })
         .await;
-    })
-    .detach();
+    }));
 }
 
 /// The errors of the `500` body, which cannot fail itself.
