@@ -274,8 +274,15 @@ async fn sink_write(g: &mut Guest) {
     println!("sink_write: {ITEMS} u32 to the host, batches of {cap}; median of {ROUNDS} rounds");
     run(g, "adapter").await;
     // Every mode once per round, so that each ratio compares samples of the same round.
-    let modes = ["raw", "adapter", "raw-batches", "chunks", "drain"];
-    let mut times = Rounds::<5>::new();
+    let modes = [
+        "raw",
+        "adapter",
+        "raw-batches",
+        "chunks",
+        "drain",
+        "raw-boxed",
+    ];
+    let mut times = Rounds::<6>::new();
     let mut adapter_allocs_per_item = Vec::new();
     let (mut raw_allocs, mut adapter_allocs) = (0, 0);
     for _ in 0..ROUNDS {
@@ -292,7 +299,7 @@ async fn sink_write(g: &mut Guest) {
             }
         }
     }
-    let [raw, adapter, chunks_raw, chunks, drain] = times.medians();
+    let [raw, adapter, chunks_raw, chunks, drain, _] = times.medians();
     println!(
         "  raw write_all {:.2} ms, into_sink + send_all {:.2} ms, into_chunk_sink {:.2} ms",
         raw / 1e6,
@@ -321,7 +328,7 @@ async fn sink_write(g: &mut Guest) {
     );
     ratio::print(
         "sink_write adapter/floor",
-        &times.per_round(|[raw, adapter, _, _, drain]| adapter / (raw + drain)),
+        &times.per_round(|[raw, adapter, _, _, drain, _]| adapter / (raw + drain)),
         "(into_sink + send_all vs that floor)",
     );
     println!(
@@ -333,6 +340,11 @@ async fn sink_write(g: &mut Guest) {
         "sink_write chunks/raw",
         &times.ratios(3, 2),
         "(into_chunk_sink vs raw write_all of the same batches)",
+    );
+    ratio::print(
+        "sink_write raw-boxed/raw",
+        &times.ratios(5, 2),
+        "(the same raw writes, each in a boxed future that owns the writer, as the adapters' are: what that box costs)",
     );
 }
 

@@ -42,7 +42,7 @@ pub struct ChunkSink<T: Send + 'static> {
 impl<T: Send + 'static> ChunkSink<T> {
     pub(crate) fn new(writer: StreamWriter<T>) -> Self {
         Self {
-            sink: StreamSink::new(writer),
+            sink: StreamSink::new(writer).free_written_buffers(),
         }
     }
 
@@ -50,7 +50,7 @@ impl<T: Send + 'static> ChunkSink<T> {
     /// [`into_inner`](Self::into_inner).
     pub fn from_parts(writer: StreamWriter<T>, unsent: Vec<T>) -> Self {
         Self {
-            sink: StreamSink::from_parts(writer, unsent),
+            sink: StreamSink::from_parts(writer, unsent).free_written_buffers(),
         }
     }
 

@@ -61,9 +61,20 @@ pub struct StreamSink<T: Send + 'static> {
     state: SinkState<T>,
     /// Accepted items not yet handed to a write.
     buffer: Vec<T>,
-    /// The emptied buffer of the last finished write, for reuse.
-    spare: Option<Vec<T>>,
+    /// What becomes of a written batch's buffer.
+    spare: Spare<T>,
     capacity: usize,
+}
+
+/// What becomes of a written batch's buffer, emptied.
+enum Spare<T> {
+    /// Kept for the next batch (`None` until a write finished): items accepted one by one
+    /// fill it without a new `Vec` growing for each batch.
+    Keep(Option<Vec<T>>),
+    /// Freed at once, for sinks of chunks: each chunk brings its own buffer, and the next
+    /// chunk's allocation then reuses the memory just freed while it is still in cache
+    /// (keeping one more buffer in rotation cost the chunk sink about 8% of its time).
+    Free,
 }
 
 enum SinkState<T: Send + 'static> {
@@ -100,9 +111,16 @@ impl<T: Send + 'static> StreamSink<T> {
         Self {
             state: SinkState::Open(WriteDriver::new(writer)),
             buffer: unsent,
-            spare: None,
+            spare: Spare::Keep(None),
             capacity: clamp_capacity::<T>(DEFAULT_SINK_CAPACITY),
         }
+    }
+
+    /// Frees each written batch's buffer at once instead of keeping it for the next batch:
+    /// for sinks of chunks, which bring their own.
+    pub(crate) fn free_written_buffers(mut self) -> Self {
+        self.spare = Spare::Free;
+        self
     }
 
     /// Sets how many items are buffered before a write (at least 1; at most 16 MiB worth of
@@ -327,13 +345,16 @@ impl<T: Send + 'static> StreamSink<T> {
         Poll::Ready(())
     }
 
-    /// Starts writing the buffer if the sink is open, keeping a spare buffer to fill
-    /// meanwhile. No write may be in flight.
+    /// Starts writing the buffer if the sink is open, with the spare buffer (if kept) to
+    /// fill meanwhile. No write may be in flight.
     fn start_write(&mut self, cx: &mut Context<'_>) {
         let SinkState::Open(driver) = &mut self.state else {
             return;
         };
-        let next = self.spare.take().unwrap_or_default();
+        let next = match &mut self.spare {
+            Spare::Keep(spare) => spare.take().unwrap_or_default(),
+            Spare::Free => Vec::new(),
+        };
         let mut batch = Some(core::mem::replace(&mut self.buffer, next));
         if let Poll::Ready(written) = driver.poll_write(cx, &mut batch) {
             self.finish_write(written);
@@ -373,7 +394,9 @@ impl<T: Send + 'static> StreamSink<T> {
             self.fail();
         } else {
             debug_assert!(written.unsent.is_empty());
-            self.spare = Some(written.unsent);
+            if let Spare::Keep(spare) = &mut self.spare {
+                *spare = Some(written.unsent);
+            }
         }
     }
 }

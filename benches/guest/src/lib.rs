@@ -321,6 +321,26 @@ impl Guest for Component {
                         .await
                         .unwrap();
                 }
+                "raw-boxed" => {
+                    // The same as "raw-batches", each write_all in a boxed future that owns
+                    // the writer, as the adapters' operations are: what that box costs.
+                    let mut tx = tx;
+                    let mut batches = futures::stream::iter((0..n).step_by(cap)).map(|start| {
+                        let mut batch = Vec::with_capacity(cap);
+                        batch.extend(start..n.min(start + cap as u32));
+                        batch
+                    });
+                    while let Some(batch) = batches.next().await {
+                        let op: std::pin::Pin<Box<dyn Future<Output = _> + Send>> =
+                            Box::pin(async move {
+                                let rest = tx.write_all(batch).await;
+                                (tx, rest)
+                            });
+                        let rest;
+                        (tx, rest) = op.await;
+                        assert!(rest.is_empty());
+                    }
+                }
                 "adapter" => {
                     let mut sink = tx.into_sink().with_capacity(cap);
                     let mut source = futures::stream::iter(0..n).map(Ok);
