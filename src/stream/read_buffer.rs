@@ -123,7 +123,7 @@ impl<T: Send + 'static> ReadBuffer<T> {
             }
             let mut next = None;
             if !self.driver.in_flight() {
-                next = Some(Vec::with_capacity(self.next_read));
+                next = Some(self.next_buffer());
             }
             let (_, read) = core::task::ready!(self.driver.poll_read(cx, &mut next));
             if read.len() == read.capacity() {
@@ -132,6 +132,21 @@ impl<T: Send + 'static> ReadBuffer<T> {
             }
             // A read may complete with no items: the loop reads again.
             self.items = read.into_iter();
+        }
+    }
+
+    /// An empty buffer of `next_read` items for the next read: the spent one's allocation
+    /// when it has that size (a long stream then reads into one buffer, still in cache,
+    /// with no allocation per read), else a new one. The buffer is empty here.
+    fn next_buffer(&mut self) -> Vec<T> {
+        debug_assert_eq!(self.items.len(), 0);
+        // Collecting a `vec::IntoIter` adapter into a `Vec` reuses the source's allocation
+        // (std's in-place collection); were that to change, this is a new empty `Vec`.
+        let spent: Vec<T> = core::mem::take(&mut self.items).filter(|_| false).collect();
+        if spent.capacity() == self.next_read {
+            spent
+        } else {
+            Vec::with_capacity(self.next_read)
         }
     }
 
