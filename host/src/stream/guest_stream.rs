@@ -9,7 +9,7 @@ use futures_core::stream::{FusedStream, Stream};
 use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResult};
 use wasmtime::{AsContextMut, StoreContextMut};
 
-use super::HOST_READ_BATCH;
+use super::{HOST_READ_BATCH, batch_buffer, reclaim};
 
 /// A guest's `stream<T>` as a [`Stream`] of its items, on the host.
 ///
@@ -55,6 +55,8 @@ pub struct GuestStream<T> {
 struct Slot<T> {
     /// The batch waiting to be handed out.
     batch: Option<Vec<T>>,
+    /// The emptied buffer of the batch handed out before, for the next one.
+    spare: Option<Vec<T>>,
     /// The Rust side hung up.
     closed: bool,
     /// The guest closed its stream (the consumer went away).
@@ -86,6 +88,7 @@ where
     ) -> wasmtime::Result<Self> {
         let shared = Arc::new(Mutex::new(Slot {
             batch: None,
+            spare: None,
             closed: false,
             ended: false,
             consumer: None,
@@ -155,6 +158,8 @@ impl<T> Stream for GuestStream<T> {
             if let Some(consumer) = slot.consumer.take() {
                 consumer.wake();
             }
+            // The spent batch's buffer goes back for the consumer's next one.
+            slot.spare = reclaim(&mut this.current);
             drop(slot);
             this.current = batch.into_iter();
             // A guest write completes only with items, so the batch is not empty.
@@ -237,7 +242,7 @@ where
         }
         // The guest's write size does not size the host's buffer: a larger write hands over
         // a batch and is asked again for the rest.
-        let mut batch = Vec::with_capacity(offered.min(HOST_READ_BATCH));
+        let mut batch = batch_buffer(slot.spare.take(), offered.min(HOST_READ_BATCH));
         source.read(&mut store, &mut batch)?;
         slot.batch = Some(batch);
         if let Some(stream) = slot.stream.take() {

@@ -25,3 +25,23 @@ pub const HOST_READ_BATCH: usize = 4096;
 
 /// Bytes one read of a host reader (not a guest) takes at most.
 pub const HOST_READ_BYTES: usize = 64 * 1024;
+
+/// An empty buffer for a batch of `n` items (`n` at most [`HOST_READ_BATCH`]): `spent`'s
+/// allocation when it has room for `n`, else a new one. A pipe then takes every guest write
+/// into the same memory, as a hand-written consumer reusing its `Vec` does, rather than
+/// allocating a batch per write. Every batch buffer comes from here, so none holds more
+/// than [`HOST_READ_BATCH`] items.
+fn batch_buffer<T>(spent: Option<Vec<T>>, n: usize) -> Vec<T> {
+    debug_assert!(n <= HOST_READ_BATCH);
+    match spent {
+        Some(buffer) if buffer.is_empty() && buffer.capacity() >= n => buffer,
+        _ => Vec::with_capacity(n),
+    }
+}
+
+/// The allocation of `items`, once every item was handed out, as an empty `Vec` (collecting
+/// a `vec::IntoIter` adapter reuses its allocation; were that to change, this is a new
+/// empty `Vec`). `None` while items are left: they are never dropped here.
+fn reclaim<T>(items: &mut std::vec::IntoIter<T>) -> Option<Vec<T>> {
+    (items.len() == 0).then(|| core::mem::take(items).filter(|_| false).collect())
+}

@@ -10,7 +10,7 @@ use wasmtime::component::{Lift, Source, StreamConsumer, StreamReader, StreamResu
 use wasmtime::{AsContextMut, StoreContextMut};
 
 use super::pipe::{EndInStore, PipeOutcome, pipe};
-use super::{HOST_READ_BATCH, PipeError};
+use super::{HOST_READ_BATCH, PipeError, batch_buffer, reclaim};
 
 /// Pipes the guest's stream `reader` into `sink`; the returned future resolves once the
 /// guest closed its stream and the sink was closed too (to the sink and the number of items
@@ -230,7 +230,8 @@ where
                     Poll::Pending => me.held.wait(cx, finish, false),
                 };
             }
-            let mut batch = Vec::with_capacity(offered.min(HOST_READ_BATCH));
+            // Everything held was delivered: its buffer takes this batch.
+            let mut batch = batch_buffer(reclaim(held), offered.min(HOST_READ_BATCH));
             source.read(&mut store, &mut batch)?;
             if batch.is_empty() {
                 // wasmtime gave no item although it offered some: end rather than wait.
