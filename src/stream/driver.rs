@@ -34,7 +34,10 @@ enum State<End, Out> {
 std::thread_local! {
     /// Set only while [`Driver::cancel`] polls the operation in flight. Nothing else runs
     /// meanwhile: an operation's poll is a wit-bindgen read or write, which polls no other
-    /// driver's operation, so the flag is seen by the operation being cancelled alone.
+    /// driver's operation, and its cancel is a synchronous call during which no other code
+    /// of this thread runs, so the flag is seen by the operation being cancelled alone.
+    /// (Should wit-bindgen ever run other code of the thread while a cancel blocks, e.g.
+    /// with stackful component-model threads, this must become a flag per operation.)
     static CANCELLING: Cell<bool> = const { Cell::new(false) };
 }
 

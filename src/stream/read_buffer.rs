@@ -137,17 +137,19 @@ impl<T: Send + 'static> ReadBuffer<T> {
 
     /// An empty buffer of `next_read` items for the next read: the spent one's allocation
     /// when it has that size (a long stream then reads into one buffer, still in cache,
-    /// with no allocation per read), else a new one. The buffer is empty here.
+    /// with no allocation per read), else a new one.
     fn next_buffer(&mut self) -> Vec<T> {
-        debug_assert_eq!(self.items.len(), 0);
-        // Collecting a `vec::IntoIter` adapter into a `Vec` reuses the source's allocation
-        // (std's in-place collection); were that to change, this is a new empty `Vec`.
-        let spent: Vec<T> = core::mem::take(&mut self.items).filter(|_| false).collect();
-        if spent.capacity() == self.next_read {
-            spent
-        } else {
-            Vec::with_capacity(self.next_read)
+        // Only an exhausted buffer is taken back: items left would be dropped.
+        if self.items.len() == 0 {
+            // Collecting a `vec::IntoIter` adapter into a `Vec` reuses the source's
+            // allocation (std's in-place collection); were that to change, this is a new
+            // empty `Vec`.
+            let spent: Vec<T> = core::mem::take(&mut self.items).filter(|_| false).collect();
+            if spent.capacity() == self.next_read {
+                return spent;
+            }
         }
+        Vec::with_capacity(self.next_read)
     }
 
     /// Cancels the read in flight, if any, keeping the items that raced in: afterwards

@@ -134,9 +134,12 @@ impl<T> GuestStream<T> {
 impl<T> Drop for GuestStream<T> {
     fn drop(&mut self) {
         self.close();
-        // Free the waiting batch now rather than when the consumer goes.
-        let batch = lock(&self.shared).batch.take();
-        drop(batch);
+        // Free the waiting batch and the spare buffer now rather than when the consumer goes.
+        let buffers = {
+            let mut slot = lock(&self.shared);
+            (slot.batch.take(), slot.spare.take())
+        };
+        drop(buffers);
     }
 }
 
