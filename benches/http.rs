@@ -6,7 +6,8 @@
 //! reading the head from the host costs from what the bridge adds); then the same
 //! component as a proxy (`/proxy-<mode>/...`) in front of a plain hyper upstream on
 //! loopback, reached through wasmtime-wasi-http's own sender: 64 MiB echoed through the
-//! proxy (up to the upstream and back) and 300 small proxied requests.
+//! proxy (up to the upstream and back) and 300 small proxied requests (these also through
+//! the raw proxy copying both heads through the guest, `raw-head`, as the bridge must).
 
 #[path = "ratio.rs"]
 mod ratio;
@@ -89,7 +90,7 @@ async fn main() {
     );
 
     let mut big = Rounds::<3>::new();
-    let mut small = Rounds::<3>::new();
+    let mut small = Rounds::<4>::new();
     for round in 0..=ROUNDS {
         for (m, mode) in MODES.iter().enumerate() {
             let proxy = format!("proxy-{mode}");
@@ -99,6 +100,11 @@ async fn main() {
                 big.push(m, t.as_secs_f64());
                 small.push(m, s.as_secs_f64());
             }
+        }
+        // The raw proxy copying both heads through the guest, as the bridge does.
+        let s = echo_n(&server, &format!("proxy-{RAW_HEAD}"), PROXIED_SMALL).await;
+        if round > 0 {
+            small.push(MODES.len(), s.as_secs_f64());
         }
     }
     let big_medians = big.medians();
@@ -117,14 +123,24 @@ async fn main() {
     println!(
         "http_proxy {PROXIED_SMALL} small proxied requests ({SMALL_BYTES}-byte echo, one client connection, a new upstream connection each), median of {ROUNDS}:"
     );
-    for (m, mode) in MODES.iter().enumerate() {
+    for (m, mode) in MODES.iter().chain([&RAW_HEAD]).enumerate() {
         let per = small_medians[m] * 1e6 / PROXIED_SMALL as f64;
-        println!("  {mode:>7}: {per:>6.0} µs per request");
+        println!("  {mode:>8}: {per:>6.0} µs per request");
     }
     ratio::print("http_proxy adapter/raw", &big.ratios(1, 0), "");
     ratio::print("http_proxy compat/adapter", &big.ratios(2, 1), "");
     ratio::print("http_proxy small adapter/raw", &small.ratios(1, 0), "");
     ratio::print("http_proxy small compat/adapter", &small.ratios(2, 1), "");
+    ratio::print(
+        "http_proxy small adapter/raw-head",
+        &small.ratios(1, 3),
+        "(the raw proxy copying both heads through the guest, as the bridge does)",
+    );
+    ratio::print(
+        "http_proxy small raw-head/raw",
+        &small.ratios(3, 0),
+        "(what copying the heads costs)",
+    );
 }
 
 fn request(mode: &str, body: PatternBody) -> http::Request<PatternBody> {

@@ -13,7 +13,10 @@
 //! named by the environment variable `UPSTREAM` and its response back, the same three
 //! ways: `/proxy-adapter` (`wasi_http::serve` + `wasi_http::send`), `/proxy-raw`
 //! (hand-written: both bodies copied with `read` / `write_all` loops, the trailers passed
-//! through, on spawned tasks), `/proxy-compat` (`http_compat` both ways).
+//! through, on spawned tasks, the header fields handed on as they are), `/proxy-raw-head`
+//! (the same, reading the request's scheme and authority and copying both heads' headers
+//! through the guest, as the bridge does to make `http` types), `/proxy-compat`
+//! (`http_compat` both ways).
 
 use wasip3::http::types::{ErrorCode, Fields, Request, Response};
 use wasip3::wit_bindgen::StreamResult;
@@ -26,8 +29,10 @@ struct Echo;
 impl wasip3::exports::http::handler::Guest for Echo {
     async fn handle(request: Request) -> Result<Response, ErrorCode> {
         let path = request.get_path_with_query().unwrap_or_default();
-        if path.starts_with("/proxy-raw") {
-            proxy_raw(request).await
+        if path.starts_with("/proxy-raw-head") {
+            proxy_raw(request, true).await
+        } else if path.starts_with("/proxy-raw") {
+            proxy_raw(request, false).await
         } else if path.starts_with("/proxy-compat") {
             proxy_compat(request).await
         } else if path.starts_with("/proxy-adapter") {
@@ -178,10 +183,17 @@ fn relay(
     (out_reader, end_reader)
 }
 
-async fn proxy_raw(request: Request) -> Result<Response, ErrorCode> {
+async fn proxy_raw(request: Request, copy_heads: bool) -> Result<Response, ErrorCode> {
     let path = request.get_path_with_query().unwrap_or_default();
     let method = request.get_method();
-    let headers = request.get_headers().clone();
+    let headers = if copy_heads {
+        // As the bridge does: the head read into the guest, the headers written back.
+        std::hint::black_box((request.get_scheme(), request.get_authority()));
+        Fields::from_list(&request.get_headers().copy_all())
+            .map_err(|_| ErrorCode::InternalError(None))?
+    } else {
+        request.get_headers().clone()
+    };
     let _ = headers.delete("host");
     let (result, result_reader) = wit_future::new(|| Ok(()));
     drop(result);
@@ -200,7 +212,12 @@ async fn proxy_raw(request: Request) -> Result<Response, ErrorCode> {
     });
     let response = wasip3::http::client::send(upstream).await?;
     let status = response.get_status_code();
-    let headers = response.get_headers().clone();
+    let headers = if copy_heads {
+        Fields::from_list(&response.get_headers().copy_all())
+            .map_err(|_| ErrorCode::InternalError(None))?
+    } else {
+        response.get_headers().clone()
+    };
     let (result, result_reader) = wit_future::new(|| Ok(()));
     drop(result);
     let (contents, trailers) = Response::consume_body(response, result_reader);
